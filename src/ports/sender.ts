@@ -1,0 +1,41 @@
+import type { SendResult } from "../core/outcome.js";
+import type { ChatId, ParseMode, RecipientId } from "../core/types.js";
+
+export type { SendResult } from "../core/outcome.js";
+
+/**
+ * # The sender port: delivers one message to one chat
+ *
+ * Implemented by `broadcastkit/telegram` (the Bot API), by `createFakeSender` for tests, and by
+ * hosts for other channels.
+ *
+ * ## Promises a sender makes
+ * - It answers every call with a `SendResult`: `delivered` (with the platform's message id when it
+ *   has one) or `failed` with a kind — `transient` (may work later: network, timeout, 5xx, 429),
+ *   `permanent` (will fail again for this chat), `content` (the message itself is refused).
+ * - On a rate limit it reports `retryAfterMs`, and it paces its own later calls (every call for the
+ *   same bot waits out a `retry_after`).
+ * - On a chat migration it reports `migrateToChatId`; the worker resends there.
+ * - `idempotencyKey` is stable per broadcast and recipient; a sender that can deduplicate uses it.
+ *
+ * ## What it may do, and the worker tolerates
+ * - Throw, or answer something outside this shape: the worker counts it as a transient failure
+ *   (`"sender error"`) and logs the cause; it never stops the job.
+ *
+ * ## What it must not do
+ * - Put secrets (a bot token) into `description`: descriptions are stored and shown to admins.
+ */
+export interface MessageSender {
+  send(message: OutgoingMessage): Promise<SendResult>;
+}
+
+export interface OutgoingMessage {
+  readonly chatId: ChatId;
+  /** Already rendered for this recipient and escaped for `parseMode`. */
+  readonly text: string;
+  readonly parseMode?: ParseMode;
+  /** `broadcast:<broadcastId>:recipient:<recipientId>` */
+  readonly idempotencyKey: string;
+  readonly broadcastId: number;
+  readonly recipientId: RecipientId;
+}

@@ -1,0 +1,20 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig({
+  entry: {
+    index: "src/index.ts",
+    memory: "src/adapters/memory/index.ts",
+    testing: "src/testing/index.ts",
+    http: "src/http/index.ts",
+    sqlite: "src/adapters/sqlite/index.ts",
+    postgres: "src/adapters/postgres/index.ts",
+    telegram: "src/adapters/telegram/index.ts",
+  },
+  format: ["esm", "cjs"],
+  dts: true,
+  target: "node20",
+  splitting: false,
+  sourcemap: true,
+  clean: true,
+  external: ["better-sqlite3", "pg", "ioredis", "rate-limiter-flexible", "grammy", "vitest", "fast-check"],
+});
