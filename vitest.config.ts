@@ -1,6 +1,21 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/** `broadcastkit/*` resolves to the sources, so examples and docs read as a host writes them. */
 export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^broadcastkit$/, replacement: source("./src/index.ts") },
+      { find: /^broadcastkit\/memory$/, replacement: source("./src/adapters/memory/index.ts") },
+      { find: /^broadcastkit\/testing$/, replacement: source("./src/testing/index.ts") },
+      { find: /^broadcastkit\/http$/, replacement: source("./src/http/index.ts") },
+      { find: /^broadcastkit\/sqlite$/, replacement: source("./src/adapters/sqlite/index.ts") },
+      { find: /^broadcastkit\/postgres$/, replacement: source("./src/adapters/postgres/index.ts") },
+      { find: /^broadcastkit\/telegram$/, replacement: source("./src/adapters/telegram/index.ts") },
+    ],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
