@@ -1,0 +1,16 @@
+/**
+ * Cursors are opaque to callers; inside they are a tag and a position. The tag keeps a broadcast
+ * cursor from being read as a recipient cursor. A cursor that does not decode is a caller's bug,
+ * so it throws (the service reports a `storage` error) rather than silently restarting the list.
+ */
+export function encodeCursor(tag: string, position: number): string {
+  return `${tag}${position.toString(36)}`;
+}
+
+export function decodeCursor(cursor: string, tag: string): number {
+  const position = cursor.startsWith(tag) ? Number.parseInt(cursor.slice(tag.length), 36) : Number.NaN;
+  if (!Number.isSafeInteger(position) || position < 0 || encodeCursor(tag, position) !== cursor) {
+    throw new RangeError(`invalid cursor: ${JSON.stringify(cursor)}`);
+  }
+  return position;
+}

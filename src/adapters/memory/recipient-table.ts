@@ -1,0 +1,186 @@
+import type {
+  ChatId,
+  FailureKind,
+  NewRecipient,
+  Recipient,
+  RecipientId,
+  RecipientState,
+  TemplateVariables,
+} from "../../core/types.js";
+import type { ClaimedRecipient } from "../../ports/store.js";
+import { IndexHeap } from "./index-heap.js";
+
+export const PENDING = 0;
+export const SENT = 1;
+export const FAILED = 2;
+
+const STATE_NAMES: readonly RecipientState[] = ["pending", "sent", "failed"];
+const STATE_CODES: Readonly<Record<RecipientState, number>> = {
+  pending: PENDING,
+  sent: SENT,
+  failed: FAILED,
+};
+
+const NO_KIND = 0;
+const KIND_NAMES: readonly (FailureKind | null)[] = [null, "transient", "permanent", "content"];
+const KIND_CODES: Readonly<Record<FailureKind, number>> = { transient: 1, permanent: 2, content: 3 };
+export const PERMANENT = KIND_CODES.permanent;
+
+const NO_ERROR = -1;
+const NO_LEASE = 0;
+const MAX_ATTEMPTS = 0xffff;
+
+export const stateCode = (state: RecipientState): number => STATE_CODES[state];
+export const kindCode = (kind: FailureKind): number => KIND_CODES[kind];
+
+/** Recipients as the input gave them, gathered before anything is stored. */
+export interface RecipientColumns {
+  readonly recipientIds: RecipientId[];
+  readonly chatIds: ChatId[];
+  readonly variables: Map<number, TemplateVariables>;
+}
+
+export function emptyColumns(): RecipientColumns {
+  return { recipientIds: [], chatIds: [], variables: new Map() };
+}
+
+export function appendRecipient(columns: RecipientColumns, recipient: NewRecipient): void {
+  const index = columns.recipientIds.length;
+  columns.recipientIds.push(recipient.recipientId);
+  columns.chatIds.push(recipient.chatId);
+  if (recipient.variables !== undefined) columns.variables.set(index, { ...recipient.variables });
+}
+
+/**
+ * The recipients of one broadcast, stored column-wise: one typed array per field and a plain array
+ * only where values are ids. A million recipients cost tens of megabytes and no object each; an
+ * object is built only when a caller reads a recipient, and it is always a fresh copy.
+ *
+ * Pending recipients live in exactly one of three places, so a claim never scans the table:
+ * - **fresh**: never claimed, at indices `freshCursor..size-1`;
+ * - **waiting**: released, scheduled for a retry or reset by a manual retry, in a heap ordered by
+ *   `nextAttemptAt` (split by whether they carry an error, for `onlyFailed` claims);
+ * - **leased**: held by a claim (`leaseEpoch` ≠ 0).
+ */
+export class RecipientTable {
+  readonly size: number;
+  readonly recipientIds: readonly RecipientId[];
+  readonly chatIds: ChatId[];
+  private readonly variables: Map<number, TemplateVariables>;
+  readonly state: Uint8Array;
+  readonly attempts: Uint16Array;
+  /** The epoch of the claim holding the recipient; 0 when none does. */
+  readonly leaseEpoch: Uint32Array;
+  /** Milliseconds since the epoch; NaN when the recipient is not waiting for a later attempt. */
+  readonly nextAttemptAt: Float64Array;
+  /** Index into `errorTexts`; -1 when the recipient has never failed. */
+  readonly lastError: Int32Array;
+  readonly lastErrorKind: Uint8Array;
+  readonly messageIds: (number | string | null)[];
+  private readonly errorTexts: string[] = [];
+  private readonly errorTextIndex = new Map<string, number>();
+
+  /** Never-claimed recipients start here. */
+  freshCursor = 0;
+  readonly waitingWithError: IndexHeap;
+  readonly waitingWithoutError: IndexHeap;
+
+  constructor(columns: RecipientColumns) {
+    const size = columns.recipientIds.length;
+    this.size = size;
+    this.recipientIds = columns.recipientIds;
+    this.chatIds = columns.chatIds;
+    this.variables = columns.variables;
+    this.state = new Uint8Array(size);
+    this.attempts = new Uint16Array(size);
+    this.leaseEpoch = new Uint32Array(size);
+    this.nextAttemptAt = new Float64Array(size).fill(Number.NaN);
+    this.lastError = new Int32Array(size).fill(NO_ERROR);
+    this.lastErrorKind = new Uint8Array(size);
+    this.messageIds = new Array<number | string | null>(size).fill(null);
+    const dueKey = (index: number): number => {
+      const at = this.nextAttemptAt[index]!;
+      return Number.isNaN(at) ? Number.NEGATIVE_INFINITY : at;
+    };
+    this.waitingWithError = new IndexHeap(dueKey);
+    this.waitingWithoutError = new IndexHeap(dueKey);
+  }
+
+  /** When a waiting recipient may be claimed: -Infinity when it may be claimed at once. */
+  dueAt(index: number): number {
+    const at = this.nextAttemptAt[index]!;
+    return Number.isNaN(at) ? Number.NEGATIVE_INFINITY : at;
+  }
+
+  hasError(index: number): boolean {
+    return this.lastError[index]! !== NO_ERROR;
+  }
+
+  isLeasedBy(index: number, epoch: number): boolean {
+    return epoch !== NO_LEASE && this.leaseEpoch[index] === epoch;
+  }
+
+  lease(index: number, epoch: number): void {
+    this.leaseEpoch[index] = epoch;
+  }
+
+  /** Ends the recipient's lease; a recipient still pending goes back to waiting. */
+  unlease(index: number): void {
+    this.leaseEpoch[index] = NO_LEASE;
+    if (this.state[index] === PENDING) this.wait(index);
+  }
+
+  wait(index: number): void {
+    if (this.hasError(index)) this.waitingWithError.push(index);
+    else this.waitingWithoutError.push(index);
+  }
+
+  setAttempts(index: number, attempts: number): void {
+    this.attempts[index] = Math.max(0, Math.min(MAX_ATTEMPTS, attempts));
+  }
+
+  setError(index: number, error: string, kind: FailureKind): void {
+    this.lastError[index] = this.intern(error);
+    this.lastErrorKind[index] = KIND_CODES[kind];
+  }
+
+  errorText(index: number): string | null {
+    const code = this.lastError[index]!;
+    return code === NO_ERROR ? null : this.errorTexts[code]!;
+  }
+
+  isPermanentFailure(index: number): boolean {
+    return this.lastErrorKind[index] === PERMANENT;
+  }
+
+  read(broadcastId: number, index: number): Recipient {
+    const variables = this.variables.get(index);
+    const nextAttemptAt = this.nextAttemptAt[index]!;
+    return {
+      broadcastId,
+      recipientId: this.recipientIds[index]!,
+      chatId: this.chatIds[index]!,
+      variables: variables === undefined ? null : { ...variables },
+      state: STATE_NAMES[this.state[index]!]!,
+      attempts: this.attempts[index]!,
+      lastError: this.errorText(index),
+      lastErrorKind: KIND_NAMES[this.lastErrorKind[index] ?? NO_KIND] ?? null,
+      nextAttemptAt: Number.isNaN(nextAttemptAt) ? null : new Date(nextAttemptAt),
+      messageId: this.messageIds[index] ?? null,
+    };
+  }
+
+  readClaimed(broadcastId: number, index: number, takenOver: boolean): ClaimedRecipient {
+    return { ...this.read(broadcastId, index), takenOver };
+  }
+
+  private intern(text: string): number {
+    let code = this.errorTextIndex.get(text);
+    if (code === undefined) {
+      code = this.errorTexts.length;
+      this.errorTexts.push(text);
+      this.errorTextIndex.set(text, code);
+    }
+    return code;
+  }
+}
