@@ -21,7 +21,6 @@ const STATE_CODES: Readonly<Record<RecipientState, number>> = {
   failed: FAILED,
 };
 
-const NO_KIND = 0;
 const KIND_NAMES: readonly (FailureKind | null)[] = [null, "transient", "permanent", "content"];
 const KIND_CODES: Readonly<Record<FailureKind, number>> = { transient: 1, permanent: 2, content: 3 };
 export const PERMANENT = KIND_CODES.permanent;
@@ -164,14 +163,29 @@ export class RecipientTable {
       state: STATE_NAMES[this.state[index]!]!,
       attempts: this.attempts[index]!,
       lastError: this.errorText(index),
-      lastErrorKind: KIND_NAMES[this.lastErrorKind[index] ?? NO_KIND] ?? null,
+      lastErrorKind: KIND_NAMES[this.lastErrorKind[index]!] ?? null,
       nextAttemptAt: Number.isNaN(nextAttemptAt) ? null : new Date(nextAttemptAt),
       messageId: this.messageIds[index] ?? null,
     };
   }
 
+  /** Written out rather than spread from `read`: claims build a million of these per second. */
   readClaimed(broadcastId: number, index: number, takenOver: boolean): ClaimedRecipient {
-    return { ...this.read(broadcastId, index), takenOver };
+    const variables = this.variables.get(index);
+    const nextAttemptAt = this.nextAttemptAt[index]!;
+    return {
+      broadcastId,
+      recipientId: this.recipientIds[index]!,
+      chatId: this.chatIds[index]!,
+      variables: variables === undefined ? null : { ...variables },
+      state: STATE_NAMES[this.state[index]!]!,
+      attempts: this.attempts[index]!,
+      lastError: this.errorText(index),
+      lastErrorKind: KIND_NAMES[this.lastErrorKind[index]!] ?? null,
+      nextAttemptAt: Number.isNaN(nextAttemptAt) ? null : new Date(nextAttemptAt),
+      messageId: this.messageIds[index] ?? null,
+      takenOver,
+    };
   }
 
   private intern(text: string): number {
