@@ -1,0 +1,156 @@
+import { err, ok, type Result } from "neverthrow";
+import { z } from "zod";
+import { type ValidationIssue, validationError } from "../core/errors.js";
+import {
+  chatIdSchema,
+  parseModeSchema,
+  recipientIdSchema,
+  recipientStateFilterSchema,
+  statusFilterSchema,
+  templateVariablesSchema,
+} from "../core/schemas.js";
+import type { NewRecipient } from "../core/types.js";
+import type { CreateBroadcastInput, ListQuery, ListRecipientsQueryInput } from "../service/types.js";
+import type { HttpError } from "./errors.js";
+
+/*
+ * The wire speaks snake_case; the service speaks camelCase. These schemas check the shape of what
+ * a client sent (types, unknown fields) and translate it; the service then checks the meaning
+ * (dates in the future, unique recipient ids, rendered length). Issue paths here are already the
+ * wire's names.
+ */
+
+/** A path segment naming a broadcast: digits only, so "1.5", "1e3", " 1" or "0x1" are refused. */
+export const idSegmentSchema = z
+  .string()
+  .regex(/^[1-9][0-9]*$/, { error: "must be a positive integer", abort: true })
+  .refine((digits) => Number.isSafeInteger(Number(digits)), `must be at most ${Number.MAX_SAFE_INTEGER}`)
+  .transform(Number);
+
+/** An ISO 8601 timestamp with `Z` or an offset: a bare local time would mean different instants to different hosts. */
+const timestampSchema = z.iso
+  .datetime({ offset: true, error: "must be an ISO 8601 timestamp with a time zone" })
+  .transform((text) => new Date(text));
+
+const messageBodySchema = z.union(
+  [
+    z.string().transform((text) => ({ text })),
+    z
+      .strictObject({ text: z.string(), parse_mode: parseModeSchema.nullish() })
+      .transform(({ text, parse_mode }) => (parse_mode == null ? { text } : { text, parseMode: parse_mode })),
+  ],
+  { error: 'must be a text or {"text", "parse_mode"}' },
+);
+
+const recipientBodySchema = z
+  .strictObject({
+    recipient_id: recipientIdSchema,
+    chat_id: chatIdSchema,
+    variables: templateVariablesSchema.nullish(),
+  })
+  .transform(({ recipient_id, chat_id, variables }): NewRecipient => {
+    const recipient = { recipientId: recipient_id, chatId: chat_id };
+    return variables == null ? recipient : { ...recipient, variables };
+  });
+
+/** `null` for an optional field means "not given", as JSON clients often send it. */
+export const createBodySchema = z
+  .strictObject({
+    message: messageBodySchema,
+    recipients: z.array(recipientBodySchema),
+    scheduled_at: timestampSchema.nullish(),
+    error_threshold: z.int().positive().nullish(),
+  })
+  .transform(
+    ({ message, recipients, scheduled_at, error_threshold }): CreateBroadcastInput => ({
+      message,
+      recipients,
+      ...(scheduled_at == null ? {} : { scheduledAt: scheduled_at }),
+      ...(error_threshold == null ? {} : { errorThreshold: error_threshold }),
+    }),
+  );
+
+export const scheduleBodySchema = z
+  .strictObject({ scheduled_at: timestampSchema })
+  .transform(({ scheduled_at }) => scheduled_at);
+
+export const retryBodySchema = z
+  .strictObject({ include_permanent: z.boolean().nullish() })
+  .transform(({ include_permanent }) =>
+    include_permanent == null ? {} : { includePermanent: include_permanent },
+  );
+
+/** Actions that take no input still refuse input they would silently ignore. */
+export const emptyBodySchema = z.strictObject({});
+
+const limitSchema = z
+  .string()
+  .regex(/^[0-9]+$/, { error: "must be an integer from 1 to 1000", abort: true })
+  .transform(Number)
+  .pipe(z.int().min(1, "must be at least 1").max(1000, "must be at most 1000"));
+
+const cursorSchema = z.string().min(1, "must not be empty").max(200, "must be at most 200 characters");
+
+export const listQuerySchema = z
+  .strictObject({
+    status: statusFilterSchema.optional(),
+    limit: limitSchema.optional(),
+    cursor: cursorSchema.optional(),
+  })
+  .transform(
+    ({ status, limit, cursor }): ListQuery => ({
+      ...(status === undefined ? {} : { status }),
+      ...(limit === undefined ? {} : { limit }),
+      ...(cursor === undefined ? {} : { cursor }),
+    }),
+  );
+
+export const recipientsQuerySchema = z
+  .strictObject({
+    status: recipientStateFilterSchema.optional(),
+    limit: limitSchema.optional(),
+    cursor: cursorSchema.optional(),
+  })
+  .transform(
+    ({ status, limit, cursor }): ListRecipientsQueryInput => ({
+      ...(status === undefined ? {} : { status }),
+      ...(limit === undefined ? {} : { limit }),
+      ...(cursor === undefined ? {} : { cursor }),
+    }),
+  );
+
+/**
+ * The query parameters a route knows, each given at most once. Others are left alone: a host's
+ * `authorize` may read its own (an `EventSource` cannot send headers, so tokens travel there).
+ */
+export function queryObject(
+  params: URLSearchParams,
+  known: readonly string[],
+): Result<Record<string, string>, HttpError> {
+  const values: Record<string, string> = {};
+  for (const name of known) {
+    const all = params.getAll(name);
+    if (all.length > 1) return err(validationError([{ path: name, message: "must be given once" }]));
+    const [value] = all;
+    if (value !== undefined) values[name] = value;
+  }
+  return ok(values);
+}
+
+/** zod reports unknown keys on their object; a client fixes them one field at a time, so each gets its own issue. */
+function wireIssues(error: z.ZodError): ValidationIssue[] {
+  return error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({
+          path: [...issue.path, key].map(String).join("."),
+          message: "unknown field",
+        }))
+      : [{ path: issue.path.map(String).join("."), message: issue.message }],
+  );
+}
+
+/** Validates wire input: the translated value, or a `validation` error naming every refused field. */
+export function parseWire<S extends z.ZodType>(schema: S, input: unknown): Result<z.output<S>, HttpError> {
+  const parsed = schema.safeParse(input);
+  return parsed.success ? ok(parsed.data) : err(validationError(wireIssues(parsed.error)));
+}

@@ -1,0 +1,100 @@
+import { describe, expect, it } from "vitest";
+import type { BroadcastError } from "../../src/core/errors.js";
+import { ERROR_STATUS, type HttpError, wirePath } from "../../src/http/errors.js";
+import { MESSAGES } from "../../src/http/messages.js";
+import { errorBody, errorResponse } from "../../src/http/responses.js";
+
+describe("the error table", () => {
+  it.each([
+    ["not_found", 404, "not_found"],
+    ["route_not_found", 404, "not_found"],
+    ["invalid_transition", 400, "invalid_transition"],
+    ["validation", 400, "validation"],
+    ["unauthenticated", 401, "unauthorized"],
+    ["forbidden", 403, "forbidden"],
+    ["method_not_allowed", 405, "method_not_allowed"],
+    ["conflict", 409, "conflict"],
+    ["lease_lost", 409, "conflict"],
+    ["payload_too_large", 413, "payload_too_large"],
+    ["storage", 500, "internal"],
+    ["internal", 500, "internal"],
+  ] as const)("maps %s to %i %s", (type, status, code) => {
+    expect(ERROR_STATUS[type]).toEqual({ status, code });
+  });
+
+  it("never shows the cause of a storage failure", async () => {
+    const error: BroadcastError = {
+      type: "storage",
+      cause: new Error('relation "broadcasts" does not exist; password=hunter2'),
+    };
+    const response = errorResponse(error, MESSAGES.en);
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({
+      success: false,
+      error: { code: "internal", message: "Internal server error" },
+    });
+    expect(text).not.toMatch(/hunter2|relation|Error/);
+  });
+
+  it("answers 405 with an Allow header", () => {
+    const error: HttpError = { type: "method_not_allowed", method: "PUT", allowed: ["GET", "POST"] };
+    const response = errorResponse(error, MESSAGES.en);
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("GET, POST");
+  });
+
+  it("names both statuses of a refused transition", () => {
+    const body = errorBody(
+      { type: "invalid_transition", broadcastId: 7, from: "completed", to: "cancelled" },
+      MESSAGES.en,
+    );
+    expect(body).toEqual({
+      code: "invalid_transition",
+      message: "Broadcast 7 cannot go from completed to cancelled",
+    });
+  });
+
+  it("names the refused fields of a validation error in the wire's spelling", () => {
+    const body = errorBody(
+      {
+        type: "validation",
+        issues: [
+          { path: "recipients.3.chatId", message: "must be an integer chat id or @channelusername" },
+          { path: "scheduledAt", message: "must be in the future" },
+        ],
+      },
+      MESSAGES.en,
+    );
+    expect(body.message).toBe(
+      "Invalid input: recipients.3.chat_id: must be an integer chat id or @channelusername; scheduled_at: must be in the future",
+    );
+    expect(body.issues).toEqual([
+      { path: "recipients.3.chat_id", message: "must be an integer chat id or @channelusername" },
+      { path: "scheduled_at", message: "must be in the future" },
+    ]);
+  });
+
+  it("caps how many issues a response lists", () => {
+    const issues = Array.from({ length: 500 }, (_, i) => ({
+      path: `recipients.${i}.chatId`,
+      message: "bad",
+    }));
+    const body = errorBody({ type: "validation", issues }, MESSAGES.en);
+    expect(body.issues).toHaveLength(50);
+    expect(body.message).toMatch(/; \+495 more$/);
+  });
+});
+
+describe("wire paths", () => {
+  it.each([
+    ["recipients.0.recipientId", "recipients.0.recipient_id"],
+    ["message.parseMode", "message.parse_mode"],
+    ["errorThreshold", "error_threshold"],
+    ["message.text", "message.text"],
+    ["", ""],
+    ["recipients.2.variables.chatId", "recipients.2.variables.chatId"],
+  ])("%s -> %s", (service, wire) => {
+    expect(wirePath(service)).toBe(wire);
+  });
+});
