@@ -1,3 +1,4 @@
+import type { ResultAsync } from "neverthrow";
 import type { SendJob } from "../core/types.js";
 
 /**
@@ -42,4 +43,4 @@ export interface EnqueuedJob {
  * What a queue adapter's consumer calls for each job. A rejection or an `Err` result
  * (anything with `isErr() === true`) marks the run as failed.
  */
-export type JobHandler = (job: SendJob) => PromiseLike<unknown>;
+export type JobHandler = (job: SendJob) => PromiseLike<unknown> | ResultAsync<unknown, unknown>;

@@ -1,0 +1,132 @@
+import { err, errAsync, ok, type ResultAsync, safeTry } from "neverthrow";
+import { type BroadcastError, notFound, validationError } from "../core/errors.js";
+import { progressOf } from "../core/progress.js";
+import {
+  countersSchema,
+  dateInputSchema,
+  listOptionsSchema,
+  listRecipientsOptionsSchema,
+  parseInput,
+  retryOptionsSchema,
+} from "../core/schemas.js";
+import { loadBroadcast, validId } from "./broadcast-reads.js";
+import { createBroadcast } from "./create-broadcast.js";
+import { adapterCall } from "./guarded-ports.js";
+import { completedEvent } from "./lifecycle-events.js";
+import { processScheduled } from "./process-scheduled.js";
+import { retryFailed } from "./retry-failed.js";
+import { resolveDeps } from "./service-deps.js";
+import { enqueueOrRevert, startSending } from "./start-sending.js";
+import { runTransition } from "./transition-runner.js";
+import type { BroadcastService, BroadcastServiceOptions } from "./types.js";
+
+/** Pages hold this many items when the caller does not say. */
+export const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * The application API: validates input at the boundary, decides every change with the pure core,
+ * stores it by compare-and-set, queues send jobs, and emits events once changes are stored.
+ */
+export function createBroadcastService(options: BroadcastServiceOptions): BroadcastService {
+  const deps = resolveDeps(options);
+  const { store, logger, emit, clock } = deps;
+
+  /** Validates the id first: a bad id never reaches the store. */
+  const withId = <T>(id: unknown, run: (id: number) => ResultAsync<T, BroadcastError>) => {
+    const checked = validId(id);
+    return checked.isOk() ? run(checked.value) : errAsync<T, BroadcastError>(checked.error);
+  };
+
+  return {
+    create: (input) => createBroadcast(deps, input),
+
+    get: (id) => withId(id, (valid) => loadBroadcast(deps, valid)),
+
+    list: (query = {}) =>
+      parseInput(listOptionsSchema, query).asyncAndThen(({ status, limit, cursor }) =>
+        adapterCall(logger, "listBroadcasts", () =>
+          store.listBroadcasts({ status, limit: limit ?? DEFAULT_PAGE_SIZE, cursor }),
+        ),
+      ),
+
+    listRecipients: (id, query = {}) =>
+      withId(id, (valid) =>
+        parseInput(listRecipientsOptionsSchema, query).asyncAndThen(({ status, limit, cursor }) =>
+          adapterCall(logger, "listRecipients", () =>
+            store.listRecipients(valid, { status, limit: limit ?? DEFAULT_PAGE_SIZE, cursor }),
+          ).andThen((page) => (page === null ? err(notFound(valid)) : ok(page))),
+        ),
+      ),
+
+    start: (id) => withId(id, (valid) => startSending(deps, valid)),
+
+    schedule: (id, at) =>
+      withId(id, (valid) =>
+        parseInput(dateInputSchema, at, ["scheduledAt"]).asyncAndThen((when) =>
+          runTransition(deps, valid, { type: "schedule", at: when }).map(({ broadcast }) => broadcast),
+        ),
+      ),
+
+    unschedule: (id) =>
+      withId(id, (valid) =>
+        runTransition(deps, valid, { type: "unschedule" }).map(({ broadcast }) => broadcast),
+      ),
+
+    pause: (id) =>
+      withId(id, (valid) =>
+        runTransition(deps, valid, { type: "pause", reason: { type: "manual" } }).map(({ broadcast }) => {
+          emit({ type: "broadcast.paused", broadcastId: valid, at: clock.now(), reason: { type: "manual" } });
+          return broadcast;
+        }),
+      ),
+
+    resume: (id) =>
+      withId(id, (valid) =>
+        safeTry(async function* () {
+          const applied = yield* runTransition(deps, valid, { type: "resume" });
+          yield* enqueueOrRevert(deps, applied);
+          emit({ type: "broadcast.resumed", broadcastId: valid, at: clock.now() });
+          return ok(applied.broadcast);
+        }),
+      ),
+
+    cancel: (id) =>
+      withId(id, (valid) =>
+        runTransition(deps, valid, { type: "cancel" }).map(({ broadcast }) => {
+          const cancelledAt = broadcast.completedAt ?? clock.now();
+          emit({ type: "broadcast.cancelled", broadcastId: valid, at: cancelledAt });
+          return { broadcastId: valid, cancelledAt };
+        }),
+      ),
+
+    retryFailed: (id, retryOptions = {}) =>
+      withId(id, (valid) =>
+        parseInput(retryOptionsSchema, retryOptions).asyncAndThen(({ includePermanent }) =>
+          retryFailed(deps, valid, includePermanent ?? false),
+        ),
+      ),
+
+    getProgress: (id) => withId(id, (valid) => loadBroadcast(deps, valid).map(progressOf)),
+
+    updateProgress: (id, counters) =>
+      withId(id, (valid) =>
+        parseInput(countersSchema, counters).asyncAndThen(({ sentCount, failedCount }) =>
+          runTransition(deps, valid, { type: "set_counters", sentCount, failedCount }).map(
+            ({ broadcast }) => {
+              const completed = completedEvent(broadcast, clock.now());
+              if (completed !== null) emit(completed);
+              return broadcast;
+            },
+          ),
+        ),
+      ),
+
+    processScheduled: (now) => {
+      const at = now ?? clock.now();
+      if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+        return errAsync(validationError([{ path: "now", message: "must be a valid date" }]));
+      }
+      return processScheduled(deps, at);
+    },
+  };
+}

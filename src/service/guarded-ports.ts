@@ -1,0 +1,59 @@
+import { ResultAsync } from "neverthrow";
+import { type BroadcastError, storageError } from "../core/errors.js";
+import type { BroadcastKitEvent, EventSink } from "../ports/events.js";
+import type { Logger } from "../ports/logger.js";
+
+/**
+ * The logger port promises not to throw, but a host's logger is the host's code: a logger that
+ * throws must never turn a stored change into a reported failure.
+ */
+export function guardLogger(logger: Logger): Logger {
+  const guard =
+    (level: keyof Logger) =>
+    (fields: object, message?: string): void => {
+      try {
+        logger[level](fields, message);
+      } catch {
+        // Nowhere left to report it; the change it describes already happened.
+      }
+    };
+  return { debug: guard("debug"), info: guard("info"), warn: guard("warn"), error: guard("error") };
+}
+
+export type Emit = (event: BroadcastKitEvent) => void;
+
+/**
+ * Events go out after the change is stored and never wait for the listener: a listener that
+ * throws or rejects is logged and ignored, so it can neither undo nor block the change.
+ */
+export function eventEmitter(events: EventSink | undefined, logger: Logger): Emit {
+  if (events === undefined) return () => {};
+  const report = (event: BroadcastKitEvent, cause: unknown): void =>
+    logger.warn({ err: cause, event: event.type, broadcastId: event.broadcastId }, "event listener failed");
+  return (event) => {
+    try {
+      const pending = events.emit(event);
+      if (pending !== undefined && typeof pending.then === "function") {
+        pending.then(undefined, (cause: unknown) => report(event, cause));
+      }
+    } catch (cause) {
+      report(event, cause);
+    }
+  };
+}
+
+/**
+ * Runs one store or queue call: a rejection (or a synchronous throw) becomes a `storage` error,
+ * and its cause goes to the log, never to the caller's user.
+ */
+export function adapterCall<T>(
+  logger: Logger,
+  operation: string,
+  call: () => PromiseLike<T>,
+): ResultAsync<T, BroadcastError> {
+  const running = new Promise<T>((resolve) => resolve(call()));
+  return ResultAsync.fromPromise(running, (cause) => {
+    logger.error({ err: cause, operation }, "adapter call failed");
+    return storageError(cause);
+  });
+}

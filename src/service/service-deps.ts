@@ -1,0 +1,27 @@
+import type { Clock } from "../ports/clock.js";
+import type { Logger } from "../ports/logger.js";
+import type { JobQueue } from "../ports/queue.js";
+import type { BroadcastStore } from "../ports/store.js";
+import { silentLogger, systemClock } from "./defaults.js";
+import { type Emit, eventEmitter, guardLogger } from "./guarded-ports.js";
+import type { BroadcastServiceOptions } from "./types.js";
+
+/** The ports with their defaults filled in and the host's logger and listeners made harmless. */
+export interface ServiceDeps {
+  readonly store: BroadcastStore;
+  readonly queue: JobQueue;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly emit: Emit;
+}
+
+export function resolveDeps(options: BroadcastServiceOptions): ServiceDeps {
+  const logger = guardLogger(options.logger ?? silentLogger);
+  return {
+    store: options.store,
+    queue: options.queue,
+    clock: options.clock ?? systemClock,
+    logger,
+    emit: eventEmitter(options.events, logger),
+  };
+}

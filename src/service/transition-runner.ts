@@ -1,0 +1,105 @@
+import { err, ok, type ResultAsync, safeTry } from "neverthrow";
+import { type BroadcastError, conflict, notFound } from "../core/errors.js";
+import {
+  type BroadcastEvent,
+  type BroadcastPatch,
+  type Transition,
+  transition,
+} from "../core/transitions.js";
+import type { Broadcast } from "../core/types.js";
+import { loadBroadcast } from "./broadcast-reads.js";
+import { adapterCall } from "./guarded-ports.js";
+import type { ServiceDeps } from "./service-deps.js";
+
+/** Lost races re-read and decide again this many times before answering `conflict`. */
+const MAX_TRANSITION_TRIES = 5;
+
+export interface AppliedTransition {
+  readonly before: Broadcast;
+  readonly transition: Transition;
+  readonly broadcast: Broadcast;
+}
+
+export interface TransitionOptions {
+  /** The time the change happens at; the clock is read per try otherwise. */
+  readonly at?: Date;
+  /**
+   * Decide on this snapshot only, and answer a lost race with `conflict` instead of re-deciding:
+   * the caller's reason for the change belongs to that snapshot (the scheduler found it due; a
+   * broadcast unscheduled meanwhile must not be started because `draft` also allows a start).
+   */
+  readonly onlyFrom?: Broadcast;
+}
+
+/**
+ * Reads the broadcast, decides with the pure state machine and stores the decision by
+ * compare-and-set on the status; a caller that lost a race re-reads and decides again.
+ */
+export function runTransition(
+  deps: ServiceDeps,
+  id: number,
+  event: BroadcastEvent,
+  options: TransitionOptions = {},
+): ResultAsync<AppliedTransition, BroadcastError> {
+  return safeTry(async function* () {
+    const tries = options.onlyFrom === undefined ? MAX_TRANSITION_TRIES : 1;
+    for (let attempt = 0; attempt < tries; attempt++) {
+      const before = options.onlyFrom ?? (yield* loadBroadcast(deps, id));
+      const decided = yield* transition(before, event, options.at ?? deps.clock.now());
+      const stored = yield* adapterCall(deps.logger, "updateBroadcast", () =>
+        deps.store.updateBroadcast(id, decided.from, decided.patch),
+      );
+      if (stored.type === "updated") {
+        deps.logger.info(
+          { broadcastId: id, event: event.type, from: decided.from, to: decided.to },
+          "broadcast status changed",
+        );
+        return ok({ before, transition: decided, broadcast: stored.broadcast });
+      }
+      if (stored.type === "not_found") return err(notFound(id));
+      deps.logger.debug(
+        { broadcastId: id, event: event.type, expected: decided.from, actual: stored.actual },
+        "lost a status race",
+      );
+    }
+    return err(conflict(id));
+  });
+}
+
+const RESTORABLE = [
+  "status",
+  "scheduledAt",
+  "sentAt",
+  "completedAt",
+  "pauseReason",
+  "sentCount",
+  "failedCount",
+] as const satisfies readonly (keyof BroadcastPatch & keyof Broadcast)[];
+
+/** The patch that puts back what `applied` changed, for a compare-and-set from its new status. */
+export function undoPatch(applied: AppliedTransition): BroadcastPatch {
+  const undo: Record<string, unknown> = {};
+  for (const field of RESTORABLE) {
+    if (field in applied.transition.patch) undo[field] = applied.before[field];
+  }
+  return undo as BroadcastPatch;
+}
+
+/**
+ * Best effort: when the step that must follow a stored transition fails (queuing the send job),
+ * put the broadcast back so that the caller's error describes the whole state. Losing this race
+ * (someone changed the broadcast meanwhile) leaves their change in place.
+ */
+export async function revertTransition(deps: ServiceDeps, applied: AppliedTransition): Promise<void> {
+  const { broadcastId, to, from } = applied.transition;
+  const reverted = await adapterCall(deps.logger, "updateBroadcast", () =>
+    deps.store.updateBroadcast(broadcastId, to, undoPatch(applied)),
+  );
+  reverted.match(
+    (result) =>
+      result.type === "updated"
+        ? deps.logger.warn({ broadcastId, from: to, to: from }, "transition reverted")
+        : deps.logger.error({ broadcastId, result: result.type }, "could not revert transition"),
+    () => deps.logger.error({ broadcastId }, "could not revert transition"),
+  );
+}
