@@ -44,7 +44,9 @@ export function retryDelayMs(
   random: RandomSource = () => 0.5,
 ): number {
   const exponent = Math.max(0, retryNumber - 1);
-  const raw = Math.min(policy.maxDelayMs, policy.baseDelayMs * policy.factor ** exponent);
+  // A zero base stays zero however far the factor grows (0 × Infinity would be NaN).
+  const grown = policy.baseDelayMs === 0 ? 0 : policy.baseDelayMs * policy.factor ** exponent;
+  const raw = Math.min(policy.maxDelayMs, grown);
   if (policy.jitter <= 0) return raw;
   const spread = raw * Math.min(1, policy.jitter);
   return Math.max(0, Math.round(raw - spread + 2 * spread * random()));

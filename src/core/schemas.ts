@@ -81,15 +81,21 @@ export const countersSchema = z.strictObject({
   failedCount: z.int().nonnegative(),
 });
 
-/** zod's issues as ours: a dotted path naming the field, and a message. */
+/**
+ * zod's issues as ours: a dotted path naming the field, and a message. zod reports unknown keys on
+ * the object that holds them; each becomes its own issue at the key's path, so the refusal names
+ * the field as every other refusal does.
+ */
 export function toValidationIssues(
   error: z.ZodError,
   prefix: readonly PropertyKey[] = [],
 ): ValidationIssue[] {
-  return error.issues.map((issue) => ({
-    path: [...prefix, ...issue.path].map(String).join("."),
-    message: issue.message,
-  }));
+  const pathOf = (path: readonly PropertyKey[]) => [...prefix, ...path].map(String).join(".");
+  return error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: pathOf([...issue.path, key]), message: "unknown field" }))
+      : [{ path: pathOf(issue.path), message: issue.message }],
+  );
 }
 
 /** Validates at a boundary: the parsed value, or a `validation` error naming every refused field. */
