@@ -1,0 +1,52 @@
+import { describe } from "vitest";
+import { describeBroadcasts } from "./conformance/broadcasts.js";
+import { describeClaims } from "./conformance/claims.js";
+import { type MakeStore, type StoreConformanceOptions, useFreshStore } from "./conformance/fixtures.js";
+import { describeOutcomes } from "./conformance/outcomes.js";
+import { describeProperties } from "./conformance/properties.js";
+import { describeRecipients } from "./conformance/recipients.js";
+import { describeReset } from "./conformance/reset.js";
+
+export type { MakeStore, StoreConformanceOptions } from "./conformance/fixtures.js";
+
+/**
+ * Declares a vitest suite that checks every promise of the `BroadcastStore` port (see
+ * `src/ports/store.ts`) against your store: creation (all or nothing, async iterables), reads and
+ * pagination, compare-and-set with one winner among racing callers, claims that never overlap,
+ * increasing epochs, lease expiry and takeover, stale writes refused with `lease_lost`, counters
+ * that always add up, the bounded error log, manual-retry resets, and exact round-trips of
+ * 52-bit chat ids, `@channel` names, `1` versus `"1"` and SQL-looking text.
+ *
+ * `makeStore` must give a fresh, empty store for every test (a new database, or the same one
+ * truncated); `options.close` releases it after the test. The suite passes every time in as data,
+ * so your store needs no clock. Call it at the top level of a test file:
+ *
+ * ```ts
+ * // test/my-store.conformance.test.ts
+ * import { describeStoreConformance } from "broadcastkit/testing";
+ * import { createMyStore } from "../src/my-store.js";
+ *
+ * describeStoreConformance(
+ *   "my PostgreSQL store",
+ *   async () => createMyStore(await freshDatabase()),
+ *   { close: async (store) => (store as MyStore).end() },
+ * );
+ * ```
+ *
+ * Needs `vitest` and `fast-check` installed (as dev dependencies) in the host.
+ */
+export function describeStoreConformance(
+  name: string,
+  makeStore: MakeStore,
+  options: StoreConformanceOptions = {},
+): void {
+  describe(`BroadcastStore conformance: ${name}`, () => {
+    const ctx = useFreshStore(makeStore, options);
+    describeBroadcasts(ctx);
+    describeRecipients(ctx);
+    describeClaims(ctx);
+    describeOutcomes(ctx);
+    describeReset(ctx);
+    describeProperties(ctx);
+  });
+}

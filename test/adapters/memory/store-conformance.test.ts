@@ -1,0 +1,4 @@
+import { createMemoryStore } from "broadcastkit/memory";
+import { describeStoreConformance } from "broadcastkit/testing";
+
+describeStoreConformance("memory", () => createMemoryStore());
