@@ -51,7 +51,7 @@ export function createSendWorker(options: SendWorkerOptions): SendWorker {
     logger,
     policy: retryPolicy(options.retry),
     guarantee: options.guarantee ?? "at-least-once",
-    random: options.random,
+    random: options.random ?? Math.random,
   };
   const owner = options.workerId ?? `worker-${globalThis.crypto.randomUUID()}`;
   const { store } = deps;

@@ -1,16 +1,27 @@
-import type { RecipientOutcome } from "../../core/outcome.js";
+import type { RecipientOutcome, SendResult } from "../../core/outcome.js";
 import type { ClaimedRecipient } from "../../ports/store.js";
-import { type BatchMessage, type DeliveryContext, deliverOne } from "./deliver.js";
+import {
+  type BatchMessage,
+  checkedAnswer,
+  type DeliveryContext,
+  deliveredOutcome,
+  outgoing,
+  prepare,
+  senderThrew,
+  settleAnswer,
+} from "./deliver.js";
+import { isPlainDelivery } from "./send-result-shape.js";
 
 export interface BatchResult {
   readonly outcomes: RecipientOutcome[];
-  /** The description Telegram gave when it refused the message itself; `null` when it did not. */
+  /** The description the platform gave when it refused the message itself; `null` when it did not. */
   readonly refusal: string | null;
 }
 
 /**
  * Sends a claimed batch one recipient after another, in claim order. Once the message itself is
  * refused, that recipient and the rest of the batch are released unsent: they would all fail.
+ * The loop is the worker's hot path: a plain delivery costs one sender call and one outcome.
  */
 export async function sendBatch(
   ctx: DeliveryContext,
@@ -20,7 +31,25 @@ export async function sendBatch(
   const outcomes: RecipientOutcome[] = [];
   for (let index = 0; index < recipients.length; index++) {
     const recipient = recipients[index] as ClaimedRecipient;
-    const outcome = await deliverOne(ctx, batch, recipient);
+    const prepared = prepare(ctx, batch, recipient);
+    if (typeof prepared !== "string") {
+      outcomes.push(prepared);
+      continue;
+    }
+    const message = outgoing(batch, recipient.recipientId, recipient.chatId, prepared);
+    let answer: unknown;
+    let first: SendResult;
+    try {
+      answer = await ctx.sender.send(message);
+      if (isPlainDelivery(answer)) {
+        outcomes.push(deliveredOutcome(ctx, batch, recipient, answer));
+        continue;
+      }
+      first = checkedAnswer(ctx, message, answer);
+    } catch (cause) {
+      first = senderThrew(ctx, message, cause);
+    }
+    const outcome = await settleAnswer(ctx, batch, recipient, message, first);
     if (outcome.type === "content_refused") {
       for (const unsent of recipients.slice(index)) {
         outcomes.push({ type: "released", recipientId: unsent.recipientId });

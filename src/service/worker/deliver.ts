@@ -22,7 +22,7 @@ export interface DeliveryContext {
   readonly logger: Logger;
   readonly policy: RetryPolicy;
   readonly guarantee: DeliveryGuarantee;
-  readonly random: RandomSource | undefined;
+  readonly random: RandomSource;
 }
 
 /** What one batch sends: the broadcast's message, prepared once per batch. */
@@ -32,7 +32,7 @@ export interface BatchMessage {
   readonly parseMode: ParseMode | undefined;
   /** Without placeholders every recipient gets `text` as it is: no rendering. */
   readonly templated: boolean;
-  /** The batch's time, for outcomes that do not schedule anything. */
+  /** The batch's time, for outcomes that schedule nothing. */
   readonly now: Date;
 }
 
@@ -49,43 +49,25 @@ export interface ContentRefusal {
 
 const SENDER_FAILURE: SendResult = { status: "failed", kind: "transient", description: SENDER_ERROR };
 
-/** The port may throw or answer nonsense; either is a transient failure of this recipient, never of the job. */
-async function sendSafely(ctx: DeliveryContext, message: OutgoingMessage): Promise<SendResult> {
-  const where = { broadcastId: message.broadcastId, recipientId: message.recipientId };
-  try {
-    const answer: unknown = await ctx.sender.send(message);
-    const result = asSendResult(answer);
-    if (result !== null) return result;
-    ctx.logger.warn({ ...where, answer }, "sender answered outside the port's shape");
-  } catch (cause) {
-    ctx.logger.warn({ ...where, err: cause }, "sender threw");
-  }
-  return SENDER_FAILURE;
-}
-
-function outgoing(
+export function outgoing(
   batch: BatchMessage,
-  recipient: ClaimedRecipient,
+  recipientId: ClaimedRecipient["recipientId"],
   chatId: ChatId,
   text: string,
 ): OutgoingMessage {
   const { broadcastId, parseMode } = batch;
-  const { recipientId } = recipient;
   const key = idempotencyKey(broadcastId, recipientId);
   return parseMode === undefined
     ? { chatId, text, idempotencyKey: key, broadcastId, recipientId }
     : { chatId, text, parseMode, idempotencyKey: key, broadcastId, recipientId };
 }
 
-/**
- * Sends one claimed recipient its message and decides what becomes of it. A chat that migrated
- * gets the message once more at its new id, which the outcome carries to the store.
- */
-export async function deliverOne(
+/** What to send this recipient, or the outcome that makes sending pointless. */
+export function prepare(
   ctx: DeliveryContext,
   batch: BatchMessage,
   recipient: ClaimedRecipient,
-): Promise<RecipientOutcome | ContentRefusal> {
+): string | RecipientOutcome {
   const { recipientId, attempts } = recipient;
   if (recipient.takenOver && ctx.guarantee === "at-most-once") {
     return {
@@ -108,21 +90,79 @@ export async function deliverOne(
       kind: "permanent",
     };
   }
-  let result = await sendSafely(ctx, outgoing(batch, recipient, recipient.chatId, text));
+  return text;
+}
+
+/** Calls the sender; a throw or an answer outside the port's shape is a transient failure, never the job's. */
+export async function sendSafely(ctx: DeliveryContext, message: OutgoingMessage): Promise<SendResult> {
+  try {
+    return checkedAnswer(ctx, message, await ctx.sender.send(message));
+  } catch (cause) {
+    return senderThrew(ctx, message, cause);
+  }
+}
+
+export function checkedAnswer(ctx: DeliveryContext, message: OutgoingMessage, answer: unknown): SendResult {
+  const result = asSendResult(answer);
+  if (result !== null) return result;
+  const { broadcastId, recipientId } = message;
+  ctx.logger.warn({ broadcastId, recipientId, answer }, "sender answered outside the port's shape");
+  return SENDER_FAILURE;
+}
+
+export function senderThrew(ctx: DeliveryContext, message: OutgoingMessage, cause: unknown): SendResult {
+  const { broadcastId, recipientId } = message;
+  ctx.logger.warn({ broadcastId, recipientId, err: cause }, "sender threw");
+  return SENDER_FAILURE;
+}
+
+/** The outcome of a plain delivery: the hot path, with nothing to check or schedule. */
+export function deliveredOutcome(
+  ctx: DeliveryContext,
+  batch: BatchMessage,
+  recipient: ClaimedRecipient,
+  answer: SendResult,
+): RecipientOutcome {
+  return decideOutcome(answer, {
+    recipientId: recipient.recipientId,
+    attemptsBefore: recipient.attempts,
+    policy: ctx.policy,
+    now: batch.now,
+    random: ctx.random,
+  });
+}
+
+/**
+ * Everything but a plain delivery: a migrated chat gets the message once more at its new id
+ * (which the outcome carries to the store); a refused message stops the batch; failures are
+ * scheduled on the retry policy from the time they happened.
+ */
+export async function settleAnswer(
+  ctx: DeliveryContext,
+  batch: BatchMessage,
+  recipient: ClaimedRecipient,
+  message: OutgoingMessage,
+  first: SendResult,
+): Promise<RecipientOutcome | ContentRefusal> {
+  let result = first;
   let migratedTo: ChatId | undefined;
   if (result.status === "failed" && result.migrateToChatId !== undefined) {
     migratedTo = result.migrateToChatId;
     ctx.logger.info(
-      { broadcastId: batch.broadcastId, recipientId, migratedTo },
+      { broadcastId: batch.broadcastId, recipientId: recipient.recipientId, migratedTo },
       "chat migrated; sending again",
     );
-    result = await sendSafely(ctx, outgoing(batch, recipient, migratedTo, text));
+    result = await sendSafely(ctx, { ...message, chatId: migratedTo });
   }
   if (result.status === "failed" && result.kind === "content") {
     return { type: "content_refused", description: result.description };
   }
-  const now = result.status === "delivered" ? batch.now : ctx.clock.now();
-  const base = { recipientId, attemptsBefore: attempts, policy: ctx.policy, now };
-  const withRandom = ctx.random === undefined ? base : { ...base, random: ctx.random };
-  return decideOutcome(result, migratedTo === undefined ? withRandom : { ...withRandom, migratedTo });
+  const context = {
+    recipientId: recipient.recipientId,
+    attemptsBefore: recipient.attempts,
+    policy: ctx.policy,
+    now: result.status === "delivered" ? batch.now : ctx.clock.now(),
+    random: ctx.random,
+  };
+  return decideOutcome(result, migratedTo === undefined ? context : { ...context, migratedTo });
 }

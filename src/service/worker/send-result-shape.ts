@@ -49,3 +49,13 @@ export function asSendResult(answer: unknown): SendResult | null {
   const parsed = sendResultSchema.safeParse(answer);
   return parsed.success ? withoutUndefined(parsed.data) : null;
 }
+
+/** A delivered answer with nothing else to look at: the common case, checked without a parse. */
+export function isPlainDelivery(answer: unknown): answer is SendResult {
+  if (typeof answer !== "object" || answer === null) return false;
+  const { status, messageId } = answer as { status?: unknown; messageId?: unknown };
+  return (
+    status === "delivered" &&
+    (messageId === undefined || typeof messageId === "number" || typeof messageId === "string")
+  );
+}
