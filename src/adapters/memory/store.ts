@@ -251,19 +251,22 @@ function claim(record: BroadcastRecord, request: ClaimRequest): ClaimResult {
   return { epoch, recipients: picked, retryAt: nextClaimableAt(record, request.onlyFailed, now) };
 }
 
-/** When something will be claimable again: the earliest retry or live lease expiry. */
+/**
+ * When something will be claimable again: the earliest retry or live lease expiry. Called only when
+ * the claim found nothing, so whatever is due already is not claimable by this request (an
+ * `onlyFailed` pass skips recipients without an error) and only future times count.
+ */
 function nextClaimableAt(record: BroadcastRecord, onlyFailed: boolean, now: number): Date | null {
   const table = record.recipients;
   let earliest = Number.POSITIVE_INFINITY;
   const consider = (at: number) => {
-    if (at < earliest) earliest = at;
+    if (at > now && at < earliest) earliest = at;
   };
-  for (const lease of record.leases.values()) if (lease.held > 0) consider(Math.max(lease.expiresAt, now));
+  for (const lease of record.leases.values()) if (lease.held > 0) consider(lease.expiresAt);
   const a = table.waitingWithError.peek();
-  if (a !== undefined) consider(Math.max(table.dueAt(a), now));
+  if (a !== undefined) consider(table.dueAt(a));
   const b = onlyFailed ? undefined : table.waitingWithoutError.peek();
-  if (b !== undefined) consider(Math.max(table.dueAt(b), now));
-  if (!onlyFailed && table.freshCursor < table.size) consider(now);
+  if (b !== undefined) consider(table.dueAt(b));
   return earliest === Number.POSITIVE_INFINITY ? null : new Date(earliest);
 }
 
