@@ -46,8 +46,8 @@ export interface MemoryStoreOptions {
 }
 
 /**
- * An in-process `BroadcastStore`: every method does its work synchronously after its first await,
- * so concurrent callers never interleave inside one. Recipients are stored column-wise (see
+ * An in-process `BroadcastStore`: every method changes state in one synchronous step (after any
+ * await, such as reading an async recipient source), so concurrent callers never interleave. Recipients are stored column-wise (see
  * `RecipientTable`), so a million-recipient broadcast fits in tens of megabytes and a claim never
  * scans the recipients. Everything returned is a fresh copy.
  */
