@@ -16,7 +16,19 @@ export function placeholdersOf(text: string): Placeholder[] {
   return [...text.matchAll(PLACEHOLDER)].map((m) => ({ name: m[1] ?? "", fallback: m[2] }));
 }
 
-const HTML_ESCAPES: Readonly<Record<string, string>> = { "<": "&lt;", ">": "&gt;", "&": "&amp;" };
+/**
+ * `<`, `>` and `&` keep a value out of the markup; quotes keep it inside an attribute value it was
+ * placed in (`<a href="https://x.example/?u={{id}}">`), which it could otherwise close, turning the
+ * rest into a malformed tag that makes Telegram refuse the whole broadcast. Telegram decodes
+ * `&quot;` and numeric entities, so the text shown is unchanged.
+ */
+const HTML_ESCAPES: Readonly<Record<string, string>> = {
+  "<": "&lt;",
+  ">": "&gt;",
+  "&": "&amp;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 /** The 18 characters MarkdownV2 reserves, plus the backslash that escapes them. */
 const MARKDOWN_V2_RESERVED = /[_*[\]()~`>#+\-=|{}.!\\]/g;
 
@@ -24,7 +36,7 @@ const MARKDOWN_V2_RESERVED = /[_*[\]()~`>#+\-=|{}.!\\]/g;
 export function escapeForParseMode(value: string, parseMode: ParseMode | undefined): string {
   switch (parseMode) {
     case "HTML":
-      return value.replace(/[<>&]/g, (c) => HTML_ESCAPES[c] ?? c);
+      return value.replace(/[<>&"']/g, (c) => HTML_ESCAPES[c] ?? c);
     case "MarkdownV2":
       return value.replace(MARKDOWN_V2_RESERVED, (c) => `\\${c}`);
     case undefined:
