@@ -1,0 +1,211 @@
+import {
+  type Broadcast,
+  type BroadcastError,
+  type BroadcastService,
+  type BroadcastStore,
+  createBroadcastService,
+  createSendWorker,
+  type NewRecipient,
+  type OutgoingMessage,
+  type Recipient,
+  type SendResult,
+  type SendWorker,
+  type SendWorkerOptions,
+} from "broadcastkit";
+import { createFakeSender, createMemoryQueue, type FakeSender, type MemoryQueue } from "broadcastkit/memory";
+import { createManualClock, type ManualClock } from "broadcastkit/testing";
+import type { Result } from "neverthrow";
+import type { StoreFactory } from "../../support/stores.js";
+
+export const START = new Date("2030-01-01T00:00:00.000Z");
+export const LEASE_MS = 5 * 60_000;
+
+/** Property runs per store: the memory store is cheap, the others pay for real I/O. */
+export const runsFor = (factory: StoreFactory, memoryRuns: number, otherRuns = 20): number =>
+  factory.name === "memory" ? memoryRuns : otherRuns;
+
+/** The value of an `Ok`; an `Err` fails the test with the error spelled out. */
+export function unwrap<T>(result: Result<T, BroadcastError>): T {
+  if (result.isErr()) throw new Error(`expected Ok, got ${JSON.stringify(result.error)}`);
+  return result.value;
+}
+
+/** How one recipient's chat answers, as a test double of Telegram. */
+export type Behaviour =
+  /** Delivered at once. */
+  | "ok"
+  /** 403 bot was blocked: a permanent failure. */
+  | "blocked"
+  /** Times out on every call: transient, forever. */
+  | "down"
+  /** Times out on its first call, then delivered. */
+  | "flaky"
+  /** A 429 with retry_after 30 s on its first call, then delivered. */
+  | "throttled"
+  /** The platform refuses the message itself on this chat's first call, then delivers. */
+  | "content";
+
+export const RETRY_AFTER_MS = 30_000;
+export const TIMEOUT = "Network timeout";
+export const BLOCKED = "Forbidden: bot was blocked by the user";
+export const UNPARSABLE = "Bad Request: can't parse entities";
+
+/** The answer a chat with `behaviour` gives to its `call`-th message (0-based). */
+export function answerOf(behaviour: Behaviour, call: number): SendResult {
+  switch (behaviour) {
+    case "ok":
+      return { status: "delivered", messageId: call + 1 };
+    case "blocked":
+      return { status: "failed", kind: "permanent", description: BLOCKED };
+    case "down":
+      return { status: "failed", kind: "transient", description: TIMEOUT };
+    case "flaky":
+      return call === 0
+        ? { status: "failed", kind: "transient", description: TIMEOUT }
+        : { status: "delivered", messageId: call + 1 };
+    case "throttled":
+      return call === 0
+        ? {
+            status: "failed",
+            kind: "transient",
+            description: "Too Many Requests: retry after 30",
+            retryAfterMs: RETRY_AFTER_MS,
+          }
+        : { status: "delivered", messageId: call + 1 };
+    case "content":
+      return call === 0
+        ? { status: "failed", kind: "content", description: UNPARSABLE }
+        : { status: "delivered", messageId: call + 1 };
+  }
+}
+
+/** Recipients 1..n with chat ids 1001..; recipient i behaves as `behaviours[i - 1]`. */
+export const recipientsFor = (count: number): NewRecipient[] =>
+  Array.from({ length: count }, (_, i) => ({ recipientId: i + 1, chatId: 1000 + i + 1 }));
+
+/** A fake sender whose answers follow each recipient's behaviour and how often its chat was called. */
+export function behavingSender(behaviours: readonly Behaviour[]): FakeSender {
+  const callsPerChat = new Map<number | string, number>();
+  return createFakeSender({
+    respond: (message: OutgoingMessage) => {
+      const call = callsPerChat.get(message.chatId) ?? 0;
+      callsPerChat.set(message.chatId, call + 1);
+      const behaviour = behaviours[Number(message.chatId) - 1001];
+      if (behaviour === undefined) throw new Error(`messaged a chat outside the list: ${message.chatId}`);
+      return answerOf(behaviour, call);
+    },
+  });
+}
+
+/** Calls per recipient id, as the sender saw them. */
+export function callsPerRecipient(sender: FakeSender): Map<number | string, number> {
+  const counts = new Map<number | string, number>();
+  for (const call of sender.calls) counts.set(call.recipientId, (counts.get(call.recipientId) ?? 0) + 1);
+  return counts;
+}
+
+export interface Rig {
+  readonly store: BroadcastStore;
+  readonly clock: ManualClock;
+  readonly queue: MemoryQueue;
+  readonly service: BroadcastService;
+  workerWith(
+    sender: FakeSender | SendWorkerOptions["sender"],
+    options?: Partial<SendWorkerOptions>,
+  ): SendWorker;
+  recipients(id: number): Promise<Recipient[]>;
+  broadcast(id: number): Promise<Broadcast>;
+}
+
+/** The real service and worker on `store`, with a memory queue and a manual clock. */
+export function rig(store: BroadcastStore): Rig {
+  const clock = createManualClock(START);
+  const queue = createMemoryQueue({ clock });
+  const service = createBroadcastService({ store, queue, clock });
+  return {
+    store,
+    clock,
+    queue,
+    service,
+    workerWith: (sender, options = {}) =>
+      createSendWorker({ store, queue, sender, clock, leaseMs: LEASE_MS, ...options }),
+    recipients: async (id) => {
+      const items: Recipient[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = unwrap(
+          await service.listRecipients(id, cursor === undefined ? { limit: 1000 } : { limit: 1000, cursor }),
+        );
+        items.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      return items;
+    },
+    broadcast: async (id) => unwrap(await service.get(id)),
+  };
+}
+
+/** Makes a store, runs `body` with it, and always closes it. */
+export async function withStore<T>(
+  factory: StoreFactory,
+  body: (store: BroadcastStore) => Promise<T>,
+): Promise<T> {
+  const { store, close } = await factory.make();
+  try {
+    return await body(store);
+  } finally {
+    await close();
+  }
+}
+
+/** A promise that never settles: how a test kills a worker mid-step (it is simply abandoned). */
+export const never = <T>(): Promise<T> => new Promise<T>(() => {});
+
+/**
+ * The same store, telling `seen` every broadcast state it stores or hands out, in order: the
+ * states a poller of progress could observe.
+ */
+export function observedStore(inner: BroadcastStore, seen: (broadcast: Broadcast) => void): BroadcastStore {
+  return {
+    createBroadcast: async (input, recipients) => {
+      const created = await inner.createBroadcast(input, recipients);
+      seen(created);
+      return created;
+    },
+    getBroadcast: async (id) => {
+      const found = await inner.getBroadcast(id);
+      if (found !== null) seen(found);
+      return found;
+    },
+    listBroadcasts: (query) => inner.listBroadcasts(query),
+    listRecipients: (id, query) => inner.listRecipients(id, query),
+    updateBroadcast: async (id, expected, patch) => {
+      const result = await inner.updateBroadcast(id, expected, patch);
+      if (result.type === "updated") seen(result.broadcast);
+      return result;
+    },
+    findDueScheduled: (now, limit) => inner.findDueScheduled(now, limit),
+    claimRecipients: (request) => inner.claimRecipients(request),
+    recordOutcomes: async (request) => {
+      const result = await inner.recordOutcomes(request);
+      if (result.type === "recorded") seen(result.broadcast);
+      return result;
+    },
+    resetFailedRecipients: async (request) => {
+      const result = await inner.resetFailedRecipients(request);
+      if (result.type === "reset") seen(result.broadcast);
+      return result;
+    },
+  };
+}
+
+/** Runs due jobs, moving the clock to each next due job, until no job waits. */
+export async function runToTheEnd(r: Rig, maxRounds = 500): Promise<void> {
+  for (let round = 0; round < maxRounds; round++) {
+    await r.queue.drain();
+    const [next] = r.queue.pending();
+    if (next === undefined) return;
+    if (next.dueAt > r.clock.now()) r.clock.set(next.dueAt);
+  }
+  throw new Error(`jobs kept coming back after ${maxRounds} rounds`);
+}
