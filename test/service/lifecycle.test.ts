@@ -1,0 +1,197 @@
+import { BROADCAST_STATUSES, type BroadcastStatus } from "broadcastkit";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { storeFactories } from "../support/stores.js";
+import { MINUTE, makeWorld, START, type World } from "./support/world.js";
+
+type Action = "schedule" | "unschedule" | "start" | "pause" | "resume" | "cancel";
+
+/** SPEC §2: where each action is allowed from, and the status it leads to. */
+const TABLE: Record<Action, { from: readonly BroadcastStatus[]; to: BroadcastStatus }> = {
+  schedule: { from: ["draft"], to: "scheduled" },
+  unschedule: { from: ["scheduled"], to: "draft" },
+  start: { from: ["draft", "scheduled"], to: "sending" },
+  pause: { from: ["sending"], to: "paused" },
+  resume: { from: ["paused"], to: "sending" },
+  cancel: { from: ["draft", "scheduled", "sending", "paused"], to: "cancelled" },
+};
+
+const cases = (Object.keys(TABLE) as Action[]).flatMap((action) =>
+  BROADCAST_STATUSES.map((from) => ({
+    action,
+    from,
+    allowed: TABLE[action].from.includes(from),
+    to: TABLE[action].to,
+  })),
+);
+
+function act(w: World, action: Action, id: number) {
+  const later = new Date(w.clock.now().getTime() + 30 * MINUTE);
+  switch (action) {
+    case "schedule":
+      return w.service.schedule(id, later).map(() => undefined);
+    case "unschedule":
+      return w.service.unschedule(id).map(() => undefined);
+    case "start":
+      return w.service.start(id).map(() => undefined);
+    case "pause":
+      return w.service.pause(id).map(() => undefined);
+    case "resume":
+      return w.service.resume(id).map(() => undefined);
+    case "cancel":
+      return w.service.cancel(id).map(() => undefined);
+  }
+}
+
+describe.each(storeFactories)("broadcast lifecycle on the $name store", (factory) => {
+  let w: World;
+  beforeEach(async () => {
+    w = await makeWorld(factory);
+  });
+  afterEach(() => w.close());
+
+  describe("every status change of SPEC §2", () => {
+    it.each(cases.filter((c) => c.allowed))("$action moves $from to $to", async ({ action, from, to }) => {
+      const b = await w.reach(from);
+
+      (await act(w, action, b.id))._unsafeUnwrap();
+
+      expect((await w.broadcast(b.id)).status).toBe(to);
+    });
+
+    it.each(cases.filter((c) => !c.allowed))(
+      "$action is refused from $from, naming both statuses, and changes nothing",
+      async ({ action, from, to }) => {
+        const b = await w.reach(from);
+        const before = await w.broadcast(b.id);
+
+        const refused = (await act(w, action, b.id))._unsafeUnwrapErr();
+
+        expect(refused).toEqual({ type: "invalid_transition", broadcastId: b.id, from, to });
+        expect(await w.broadcast(b.id)).toEqual(before);
+      },
+    );
+
+    it.each(["completed", "failed"] as const)(
+      "retrying failed recipients moves %s back to sending",
+      async (from) => {
+        const b = await w.reach(from);
+
+        (await w.service.retryFailed(b.id, { includePermanent: true }))._unsafeUnwrap();
+
+        expect((await w.broadcast(b.id)).status).toBe("sending");
+      },
+    );
+
+    it.each(["sending", "paused", "cancelled"] as const)(
+      "retrying failed recipients is refused from %s when some failed",
+      async (from) => {
+        // Recipient 1 fails for good; 2 and 3 are held back by a day-long 429, so sending goes on.
+        w.respondWith((m) =>
+          m.recipientId === 1
+            ? { status: "failed", kind: "permanent", description: "Forbidden: bot was blocked by the user" }
+            : {
+                status: "failed",
+                kind: "transient",
+                description: "Too Many Requests",
+                retryAfterMs: 86_400_000,
+              },
+        );
+        const b = await w.started(3);
+        await w.runJobs();
+        if (from === "paused") await w.service.pause(b.id);
+        if (from === "cancelled") await w.service.cancel(b.id);
+        const before = await w.broadcast(b.id);
+        expect(before).toMatchObject({ status: from, failedCount: 1 });
+
+        const refused = (await w.service.retryFailed(b.id, { includePermanent: true }))._unsafeUnwrapErr();
+
+        expect(refused).toEqual({ type: "invalid_transition", broadcastId: b.id, from, to: "sending" });
+        expect(await w.broadcast(b.id)).toEqual(before);
+      },
+    );
+  });
+
+  describe("timestamps", () => {
+    it("start sets sentAt once; completion and cancel set completedAt", async () => {
+      const b = await w.started(2);
+      expect(b).toMatchObject({ status: "sending", sentAt: START, completedAt: null });
+      await w.service.pause(b.id);
+      w.clock.advance(MINUTE);
+      await w.service.resume(b.id);
+      expect((await w.broadcast(b.id)).sentAt).toEqual(START);
+
+      await w.settle();
+
+      expect(await w.broadcast(b.id)).toMatchObject({
+        status: "sent",
+        sentAt: START,
+        completedAt: w.clock.now(),
+      });
+    });
+
+    it("a broadcast started with zero recipients is sent at once, with no job", async () => {
+      const b = await w.create(0);
+
+      const started = (await w.service.start(b.id))._unsafeUnwrap();
+
+      expect(started).toMatchObject({ status: "sent", sentAt: START, completedAt: START });
+      expect(w.queue.pending()).toEqual([]);
+    });
+
+    it("schedule refuses a time that is not in the future, on scheduledAt", async () => {
+      const b = await w.create(1);
+
+      const past = (await w.service.schedule(b.id, START))._unsafeUnwrapErr();
+      const garbage = (await w.service.schedule(b.id, "tomorrow"))._unsafeUnwrapErr();
+
+      expect(past).toEqual({
+        type: "validation",
+        issues: [{ path: "scheduledAt", message: "must be in the future" }],
+      });
+      expect(garbage).toMatchObject({ type: "validation", issues: [{ path: "scheduledAt" }] });
+      expect((await w.broadcast(b.id)).status).toBe("draft");
+    });
+
+    it("unschedule clears scheduledAt", async () => {
+      const b = await w.reach("scheduled");
+
+      const draft = (await w.service.unschedule(b.id))._unsafeUnwrap();
+
+      expect(draft).toMatchObject({ status: "draft", scheduledAt: null });
+    });
+  });
+
+  describe("ids", () => {
+    it.each([0, -1, 1.5, Number.NaN, 2 ** 53])(
+      "refuses id %s on the path id before reaching the store",
+      async (id) => {
+        const calls = { ...w.faults.calls };
+
+        const refused = (await w.service.get(id))._unsafeUnwrapErr();
+
+        expect(refused.type).toBe("validation");
+        expect(refused.type === "validation" && refused.issues.map((issue) => issue.path)).toContain("id");
+        expect(w.faults.calls).toEqual(calls);
+      },
+    );
+
+    it("answers not_found for every operation on an id that does not exist", async () => {
+      const results = await Promise.all([
+        w.service.get(42),
+        w.service.start(42),
+        w.service.schedule(42, new Date(START.getTime() + MINUTE)),
+        w.service.unschedule(42),
+        w.service.pause(42),
+        w.service.resume(42),
+        w.service.cancel(42),
+        w.service.retryFailed(42),
+        w.service.getProgress(42),
+        w.service.updateProgress(42, { sentCount: 0, failedCount: 0 }),
+        w.service.listRecipients(42),
+      ]);
+
+      for (const result of results)
+        expect(result._unsafeUnwrapErr()).toEqual({ type: "not_found", broadcastId: 42 });
+    });
+  });
+});
