@@ -3,6 +3,7 @@ import {
   type BroadcastKitEvent,
   type BroadcastService,
   type BroadcastStatus,
+  type BroadcastStore,
   createBroadcastService,
   createSendWorker,
   type Logger,
@@ -32,6 +33,8 @@ export interface LogEntry {
 
 /** One store from the factory list, wired to the real service and worker, a memory queue, a fake sender and a manual clock. */
 export interface World {
+  /** The factory's store behind the fault injector. */
+  readonly store: BroadcastStore;
   readonly service: BroadcastService;
   readonly worker: SendWorker;
   readonly queue: MemoryQueue;
@@ -96,6 +99,7 @@ export async function makeWorld(
   queue.consume((job) => worker.handle(job));
 
   const world: World = {
+    store,
     service,
     worker,
     queue,

@@ -1,0 +1,362 @@
+import { DELIVERY_UNKNOWN, idempotencyKey, type SendResult } from "broadcastkit";
+import { afterEach, describe, expect, it } from "vitest";
+import { storeFactories } from "../support/stores.js";
+import { MINUTE, makeWorld, SECOND, START, type World } from "./support/world.js";
+
+const transient = (description = "Network timeout"): SendResult => ({
+  status: "failed",
+  kind: "transient",
+  description,
+});
+const permanent = (description = "Forbidden: bot was blocked by the user"): SendResult => ({
+  status: "failed",
+  kind: "permanent",
+  description,
+});
+const secondsSinceStart = (at: Date) => (at.getTime() - START.getTime()) / SECOND;
+
+describe.each(storeFactories)("the send worker on the $name store", (factory) => {
+  let w: World;
+  afterEach(() => w.close());
+
+  describe("delivering", () => {
+    it("sends every recipient once, in claim order, with its idempotency key, then settles on sent", async () => {
+      w = await makeWorld(factory, { batchSize: 2 });
+      const b = await w.started(5);
+
+      await w.settle();
+
+      expect(w.sender.calls.map((call) => [call.recipientId, call.chatId, call.idempotencyKey])).toEqual(
+        [1, 2, 3, 4, 5].map((id) => [id, 1000 + id, idempotencyKey(b.id, id)]),
+      );
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 5, failedCount: 0 });
+      expect((await w.recipients(b.id)).map((r) => [r.state, r.attempts, r.messageId])).toEqual(
+        [1, 2, 3, 4, 5].map((messageId) => ["sent", 1, messageId]),
+      );
+    });
+
+    it("answers a run for a broadcast that is not sending without sending anything", async () => {
+      w = await makeWorld(factory);
+      const draft = await w.create(2);
+
+      const notSending = (
+        await w.worker.handle({ broadcastId: draft.id, onlyFailed: false })
+      )._unsafeUnwrap();
+      const missing = (await w.worker.handle({ broadcastId: 999, onlyFailed: false }))._unsafeUnwrap();
+
+      expect(notSending).toMatchObject({ stoppedBecause: "not_sending", status: "draft", batches: 0 });
+      expect(missing).toMatchObject({ stoppedBecause: "not_found", status: null });
+      expect(w.sender.calls).toHaveLength(0);
+    });
+
+    it("refuses a job that is not a send job", async () => {
+      w = await makeWorld(factory);
+
+      const refused = (await w.worker.handle({ broadcastId: -3, onlyFailed: false }))._unsafeUnwrapErr();
+
+      expect(refused).toMatchObject({ type: "validation", issues: [{ path: "broadcastId" }] });
+    });
+  });
+
+  describe("pausing and cancelling", () => {
+    it("pause stops before the next batch, and resume sends nobody twice", async () => {
+      w = await makeWorld(factory, { batchSize: 2 });
+      const b = await w.started(6);
+      w.respondWith(async (m) => {
+        if (m.recipientId === 3) (await w.service.pause(b.id))._unsafeUnwrap();
+        return { status: "delivered" };
+      });
+
+      await w.settle();
+
+      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2, 3, 4]);
+      expect(await w.broadcast(b.id)).toMatchObject({
+        status: "paused",
+        sentCount: 4,
+        pauseReason: { type: "manual" },
+      });
+
+      w.respondWith(() => ({ status: "delivered" }));
+      (await w.service.resume(b.id))._unsafeUnwrap();
+      await w.settle();
+
+      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 6, pauseReason: null });
+    });
+
+    it("cancel stops before the next batch; only the batch in flight is sent", async () => {
+      w = await makeWorld(factory, { batchSize: 2 });
+      const b = await w.started(6);
+      w.respondWith(async (m) => {
+        if (m.recipientId === 1) (await w.service.cancel(b.id))._unsafeUnwrap();
+        return { status: "delivered" };
+      });
+
+      await w.settle();
+
+      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2]);
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "cancelled", sentCount: 2, failedCount: 0 });
+      expect((await w.service.getProgress(b.id))._unsafeUnwrap().pendingCount).toBe(4);
+      expect(w.queue.pending()).toEqual([]);
+    });
+  });
+
+  describe("refused content and the error threshold", () => {
+    it("pauses when the message itself is refused, leaving that recipient and the rest of its batch pending", async () => {
+      w = await makeWorld(factory, { batchSize: 5 });
+      const b = await w.started(6);
+      const refusal = "Bad Request: can't parse entities: unsupported start tag";
+      w.respondWith((m) =>
+        m.recipientId === 3
+          ? { status: "failed", kind: "content", description: refusal }
+          : { status: "delivered" },
+      );
+
+      await w.settle();
+
+      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2, 3]);
+      expect(await w.broadcast(b.id)).toMatchObject({
+        status: "paused",
+        pauseReason: { type: "content_refused", description: refusal },
+        sentCount: 2,
+        failedCount: 0,
+      });
+      const third = (await w.recipients(b.id))[2];
+      expect(third).toMatchObject({ recipientId: 3, state: "pending", attempts: 0 });
+      expect(w.events.at(-1)).toMatchObject({
+        type: "broadcast.paused",
+        reason: { type: "content_refused" },
+      });
+
+      w.respondWith(() => ({ status: "delivered" }));
+      await w.service.resume(b.id);
+      await w.settle();
+
+      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2, 3, 3, 4, 5, 6]);
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 6 });
+    });
+
+    it("pauses once failures reach the broadcast's error threshold", async () => {
+      w = await makeWorld(factory, { batchSize: 1 });
+      const b = await w.started(5, { errorThreshold: 2 });
+      w.respondWith(() => permanent());
+
+      await w.settle();
+
+      expect(w.sender.calls).toHaveLength(2);
+      expect(await w.broadcast(b.id)).toMatchObject({
+        status: "paused",
+        failedCount: 2,
+        pauseReason: { type: "error_threshold", failedCount: 2, threshold: 2 },
+      });
+    });
+
+    it("goes on after an admin resumes a broadcast above its threshold", async () => {
+      w = await makeWorld(factory, { batchSize: 1 });
+      const b = await w.started(5, { errorThreshold: 2 });
+      w.respondWith(() => permanent());
+      await w.settle();
+
+      await w.service.resume(b.id);
+      await w.settle();
+
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "failed", failedCount: 5 });
+    });
+  });
+
+  describe("retries", () => {
+    it("retries a transient failure after 60 s, 120 s and 240 s, then fails it", async () => {
+      w = await makeWorld(factory);
+      const attemptsAt: number[] = [];
+      w.respondWith(() => {
+        attemptsAt.push(secondsSinceStart(w.clock.now()));
+        return transient();
+      });
+      const b = await w.started(1);
+
+      await w.runJobs();
+      expect(await w.recipients(b.id)).toMatchObject([
+        {
+          state: "pending",
+          attempts: 1,
+          nextAttemptAt: new Date(START.getTime() + MINUTE),
+          lastError: "Network timeout",
+        },
+      ]);
+      w.clock.advance(MINUTE - 1);
+      await w.runJobs();
+      expect(attemptsAt).toEqual([0]);
+      w.clock.advance(1);
+      await w.runJobs();
+      expect(attemptsAt).toEqual([0, 60]);
+      await w.settle();
+
+      expect(attemptsAt).toEqual([0, 60, 180, 420]);
+      expect(await w.recipients(b.id)).toMatchObject([
+        { state: "failed", attempts: 4, lastErrorKind: "transient" },
+      ]);
+      expect(await w.broadcast(b.id)).toMatchObject({
+        status: "failed",
+        failedCount: 1,
+        errorCounts: { "Network timeout": 1 },
+      });
+    });
+
+    it("waits out a 429's retry_after without using up a retry", async () => {
+      w = await makeWorld(factory);
+      const attemptsAt: number[] = [];
+      w.respondWith((_m, call) => {
+        attemptsAt.push(secondsSinceStart(w.clock.now()));
+        return call === 0
+          ? {
+              status: "failed",
+              kind: "transient",
+              description: "Too Many Requests: retry after 5",
+              retryAfterMs: 5 * SECOND,
+            }
+          : transient();
+      });
+      const b = await w.started(1);
+
+      await w.runJobs();
+      expect(await w.recipients(b.id)).toMatchObject([{ state: "pending", attempts: 0 }]);
+      await w.settle();
+
+      // 429 at 0 s, then the first attempt at 5 s and all three retries after it.
+      expect(attemptsAt).toEqual([0, 5, 65, 185, 425]);
+      expect(await w.recipients(b.id)).toMatchObject([{ state: "failed", attempts: 4 }]);
+    });
+
+    it("keeps one continuation job waiting for the next due attempt", async () => {
+      w = await makeWorld(factory);
+      w.respondWith(() => transient());
+      const b = await w.started(3);
+
+      await w.runJobs();
+
+      expect(w.queue.pending()).toEqual([
+        expect.objectContaining({
+          job: { broadcastId: b.id, onlyFailed: false },
+          dueAt: new Date(START.getTime() + MINUTE),
+          dedupeKey: `send:${b.id}`,
+        }),
+      ]);
+    });
+  });
+
+  describe("what the sender answers", () => {
+    it("resends to the migrated chat id once and stores it on the recipient", async () => {
+      w = await makeWorld(factory);
+      const supergroup = -1001234567890;
+      w.respondWith((m) =>
+        m.chatId === supergroup
+          ? { status: "delivered", messageId: 77 }
+          : {
+              status: "failed",
+              kind: "permanent",
+              description: "Bad Request: group chat was upgraded to a supergroup chat",
+              migrateToChatId: supergroup,
+            },
+      );
+      const b = await w.started(1);
+
+      await w.settle();
+
+      expect(w.sender.calls.map((call) => [call.chatId, call.idempotencyKey])).toEqual([
+        [1001, idempotencyKey(b.id, 1)],
+        [supergroup, idempotencyKey(b.id, 1)],
+      ]);
+      expect(await w.recipients(b.id)).toMatchObject([{ state: "sent", chatId: supergroup, messageId: 77 }]);
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 1 });
+    });
+
+    it.each([
+      [
+        "throws",
+        () => {
+          throw new Error("socket hang up");
+        },
+      ],
+      ["rejects", () => Promise.reject(new Error("socket hang up"))],
+      ["answers outside the port's shape", () => ({ ok: true }) as unknown as SendResult],
+      [
+        "answers an unknown failure kind",
+        () => ({ status: "failed", kind: "weird", description: "?" }) as unknown as SendResult,
+      ],
+    ])("counts a sender that %s as a transient 'sender error' and logs the cause", async (_name, answer) => {
+      w = await makeWorld(factory);
+      w.respondWith(answer);
+      const b = await w.started(2);
+
+      const run = (await w.worker.handle({ broadcastId: b.id, onlyFailed: false }))._unsafeUnwrap();
+
+      expect(run).toMatchObject({ stoppedBecause: "waiting", retrying: 2 });
+      expect(await w.recipients(b.id)).toMatchObject([
+        { state: "pending", attempts: 1, lastError: "sender error", lastErrorKind: "transient" },
+        { state: "pending", attempts: 1, lastError: "sender error", lastErrorKind: "transient" },
+      ]);
+      expect(
+        w.logs.filter((log) => log.level === "warn" && log.fields.recipientId !== undefined),
+      ).toHaveLength(2);
+    });
+  });
+
+  describe("store failures and crashes", () => {
+    it("ends the run with a storage error; the queue runs it again and nothing is lost or counted twice", async () => {
+      w = await makeWorld(factory, { batchSize: 2 });
+      const b = await w.started(4);
+      w.faults.failNext("recordOutcomes");
+
+      const failed = await w.worker.handle({ broadcastId: b.id, onlyFailed: false });
+      expect(failed._unsafeUnwrapErr()).toMatchObject({ type: "storage" });
+      expect(await w.broadcast(b.id)).toMatchObject({ sentCount: 0, failedCount: 0 });
+
+      await w.settle();
+
+      // At least once: the batch whose outcome was lost is sent again once its lease expires.
+      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2, 3, 4, 1, 2]);
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 4, failedCount: 0 });
+      expect((await w.recipients(b.id)).map((r) => r.state)).toEqual(["sent", "sent", "sent", "sent"]);
+    });
+
+    it("at most once: a recipient whose outcome was lost is failed as 'delivery unknown', never sent twice", async () => {
+      w = await makeWorld(factory, { batchSize: 2, guarantee: "at-most-once" });
+      const b = await w.started(4);
+      w.faults.failNext("recordOutcomes");
+      await w.worker.handle({ broadcastId: b.id, onlyFailed: false });
+
+      await w.settle();
+
+      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2, 3, 4]);
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "completed", sentCount: 2, failedCount: 2 });
+      expect((await w.recipients(b.id)).map((r) => [r.state, r.lastError])).toEqual([
+        ["failed", DELIVERY_UNKNOWN],
+        ["failed", DELIVERY_UNKNOWN],
+        ["sent", null],
+        ["sent", null],
+      ]);
+    });
+
+    it("a run whose lease was taken over ends with lease_lost and leaves the newer outcomes", async () => {
+      w = await makeWorld(factory, { batchSize: 2, leaseMs: SECOND });
+      const b = await w.started(2);
+      let overtaken: Promise<unknown> | undefined;
+      w.respondWith(async () => {
+        if (overtaken === undefined) {
+          // The first worker stalls past its lease; meanwhile a second run takes its recipients over.
+          w.clock.advance(2 * SECOND);
+          overtaken = w.worker.handle({ broadcastId: b.id, onlyFailed: false });
+          await overtaken;
+        }
+        return { status: "delivered" };
+      });
+
+      const slow = await w.worker.handle({ broadcastId: b.id, onlyFailed: false });
+      const fast = await overtaken;
+
+      expect(slow._unsafeUnwrapErr()).toEqual({ type: "lease_lost", broadcastId: b.id });
+      expect(fast).toMatchObject({ value: { stoppedBecause: "finished", delivered: 2 } });
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 2 });
+    });
+  });
+});
