@@ -1,0 +1,79 @@
+/**
+ * The admin API on Node, with everything in memory: `npx tsx examples/http-server.ts`.
+ *
+ *   ADMIN_TOKEN   bearer token the API accepts (default "dev-token")
+ *   PORT          port to listen on (default 3000; 0 picks a free one)
+ *
+ * Nothing reaches Telegram: a fake sender "delivers" every message, except to chat ids ending in 7,
+ * which it reports as having blocked the bot, so there is something to see in progress and retry.
+ * Ctrl-C (SIGINT) or SIGTERM stops it.
+ */
+import { timingSafeEqual } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { createBroadcastService, createScheduler, createSendWorker, type Logger } from "broadcastkit";
+import { type Authorize, createHttpHandler, localeFromAcceptLanguage } from "broadcastkit/http";
+import { createFakeSender, createMemoryQueue, createMemoryStore } from "broadcastkit/memory";
+
+const token = process.env.ADMIN_TOKEN ?? "dev-token";
+const port = Number(process.env.PORT ?? 3000);
+
+const logger: Logger = {
+  debug: () => {},
+  info: (fields, message) => console.info(message ?? "", fields),
+  warn: (fields, message) => console.warn(message ?? "", fields),
+  error: (fields, message) => console.error(message ?? "", fields),
+};
+
+const store = createMemoryStore();
+// autoRun: jobs run by themselves on real timers, as a worker process would take them.
+const queue = createMemoryQueue({ autoRun: true });
+const sender = createFakeSender({
+  record: false,
+  respond: (message) =>
+    String(message.chatId).endsWith("7")
+      ? { status: "failed", kind: "permanent", description: "Forbidden: bot was blocked by the user" }
+      : { status: "delivered" },
+});
+const service = createBroadcastService({ store, queue, logger });
+const worker = createSendWorker({ store, queue, sender, logger });
+queue.consume((job) => worker.handle(job));
+const scheduler = createScheduler({ service, intervalMs: 10_000, logger });
+scheduler.start();
+
+/** Compares in constant time, so response timing does not reveal how much of a guess was right. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const authorize: Authorize = (request) => {
+  const header = request.headers.get("authorization");
+  if (header === null || !header.startsWith("Bearer ")) return "unauthenticated";
+  return sameSecret(header.slice("Bearer ".length), token) ? "allow" : "forbidden";
+};
+
+const handler = createHttpHandler({ service, authorize, locale: localeFromAcceptLanguage, logger });
+
+const server = serve({ fetch: handler, port, hostname: "127.0.0.1" }, (info: AddressInfo) => {
+  console.log(`broadcastkit admin API on http://127.0.0.1:${info.port}/api/admin/broadcasts/`);
+  console.log(
+    `try: curl -H 'Authorization: Bearer ${token}' http://127.0.0.1:${info.port}/api/admin/broadcasts/`,
+  );
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: shutting down`);
+  queue.close();
+  await scheduler.stop();
+  // Progress streams stay open until their broadcast ends; close them rather than wait.
+  server.close();
+  if ("closeAllConnections" in server) server.closeAllConnections();
+}
+
+process.once("SIGINT", () => void shutdown("SIGINT"));
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
