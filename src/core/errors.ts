@@ -38,3 +38,14 @@ export const validationError = (issues: readonly ValidationIssue[]): BroadcastEr
 export const conflict = (broadcastId: number): BroadcastError => ({ type: "conflict", broadcastId });
 export const leaseLost = (broadcastId: number): BroadcastError => ({ type: "lease_lost", broadcastId });
 export const storageError = (cause: unknown): BroadcastError => ({ type: "storage", cause });
+
+/**
+ * Thrown by a store given a list cursor it did not issue. It is the caller's mistake, not a
+ * storage failure: the service reports it as a `validation` error on `cursor`.
+ */
+export class InvalidCursorError extends Error {
+  override readonly name = "InvalidCursorError";
+  constructor(readonly cursor: string) {
+    super("invalid cursor");
+  }
+}

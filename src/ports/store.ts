@@ -55,10 +55,16 @@ export interface BroadcastStore {
   /** The broadcast, or `null` when there is none with that id. O(1) in the number of recipients. */
   getBroadcast(id: number): Promise<Broadcast | null>;
 
-  /** Newest first (by id, descending). `cursor` is opaque: pass back a page's `nextCursor`. */
+  /**
+   * Newest first (by id, descending). `cursor` is opaque: pass back a page's `nextCursor`. A cursor
+   * the store did not issue throws `InvalidCursorError` (from the core), never restarts the list.
+   */
   listBroadcasts(query: ListBroadcastsQuery): Promise<Page<Broadcast>>;
 
-  /** Recipients in insertion order, optionally only those in one state; `null` when the broadcast does not exist. */
+  /**
+   * Recipients in insertion order, optionally only those in one state; `null` when the broadcast
+   * does not exist. Cursors as for `listBroadcasts`.
+   */
   listRecipients(broadcastId: number, query: ListRecipientsQuery): Promise<Page<Recipient> | null>;
 
   /**

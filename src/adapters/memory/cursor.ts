@@ -1,7 +1,10 @@
+import { InvalidCursorError } from "../../core/errors.js";
+
 /**
  * Cursors are opaque to callers; inside they are a tag and a position. The tag keeps a broadcast
  * cursor from being read as a recipient cursor. A cursor that does not decode is a caller's bug,
- * so it throws (the service reports a `storage` error) rather than silently restarting the list.
+ * so it throws `InvalidCursorError` (the service reports a `validation` error on `cursor`) rather
+ * than silently restarting the list.
  */
 export function encodeCursor(tag: string, position: number): string {
   return `${tag}${position.toString(36)}`;
@@ -10,7 +13,7 @@ export function encodeCursor(tag: string, position: number): string {
 export function decodeCursor(cursor: string, tag: string): number {
   const position = cursor.startsWith(tag) ? Number.parseInt(cursor.slice(tag.length), 36) : Number.NaN;
   if (!Number.isSafeInteger(position) || position < 0 || encodeCursor(tag, position) !== cursor) {
-    throw new RangeError(`invalid cursor: ${JSON.stringify(cursor)}`);
+    throw new InvalidCursorError(cursor);
   }
   return position;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { InvalidCursorError } from "../../core/errors.js";
 import type { Broadcast, NewRecipient } from "../../core/types.js";
 import { at, draftInput, ids, mustGet, numbered, type StoreContext, T0 } from "./fixtures.js";
 
@@ -162,6 +163,18 @@ export function describeBroadcasts(ctx: StoreContext): void {
       const page = await ctx.store.listBroadcasts({ limit: 5 });
       expect(page.items).toHaveLength(1);
       expect(page.nextCursor).toBeNull();
+    });
+
+    it("refuses a cursor it did not issue with InvalidCursorError, for broadcasts and recipients", async () => {
+      const created = await ctx.store.createBroadcast(draftInput(), numbered(3));
+      for (const cursor of ["zzz", "", "' OR 1=1 --", "-1"]) {
+        await expect(ctx.store.listBroadcasts({ limit: 5, cursor })).rejects.toBeInstanceOf(
+          InvalidCursorError,
+        );
+        await expect(ctx.store.listRecipients(created.id, { limit: 5, cursor })).rejects.toBeInstanceOf(
+          InvalidCursorError,
+        );
+      }
     });
   });
 

@@ -1,3 +1,4 @@
+import { InvalidCursorError } from "broadcastkit";
 import { createMemoryStore } from "broadcastkit/memory";
 import { describe, expect, it } from "vitest";
 import type { NewRecipient } from "../../../src/core/types.js";
@@ -146,6 +147,6 @@ describe("createMemoryStore", () => {
 
   it("rejects a cursor it did not issue", async () => {
     const store = createMemoryStore();
-    await expect(store.listBroadcasts({ limit: 1, cursor: "nonsense" })).rejects.toThrow(RangeError);
+    await expect(store.listBroadcasts({ limit: 1, cursor: "nonsense" })).rejects.toThrow(InvalidCursorError);
   });
 });
