@@ -340,7 +340,7 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
     it("a run whose lease was taken over ends with lease_lost and leaves the newer outcomes", async () => {
       w = await makeWorld(factory, { batchSize: 2, leaseMs: SECOND });
       const b = await w.started(2);
-      let overtaken: Promise<unknown> | undefined;
+      let overtaken: ReturnType<typeof w.worker.handle> | undefined;
       w.respondWith(async () => {
         if (overtaken === undefined) {
           // The first worker stalls past its lease; meanwhile a second run takes its recipients over.
