@@ -1,0 +1,152 @@
+import type { ChatId } from "../../core/types.js";
+import {
+  type Answered,
+  chatGapMs,
+  overallPerSecond,
+  type RateLimiterSettings,
+  type TelegramRateLimiter,
+} from "./rate-limiter.js";
+
+/**
+ * One message in the pacer's books. `at` is when it left, moved to when its answer came back:
+ * Telegram received it somewhere in between, so counting from the answer is the safe bound.
+ */
+interface Sent {
+  at: number;
+}
+
+interface ChatPace {
+  /** No new booking for this chat before this time. */
+  bookedUntil: number;
+  /** Its last message, and the gap the next one keeps from it. */
+  last: Sent;
+  readonly gapMs: number;
+}
+
+/** Below this many remembered chats, idle ones are not swept (sweeping is O(chats)). */
+const MIN_SWEEP_SIZE = 1024;
+
+/**
+ * # In-process pacer, driven by the injected clock
+ *
+ * Two mechanisms, because each alone fails one way:
+ * - Booking: each call books the next slot, `(1000 + margin) / limit` ms after the previous one,
+ *   and sleeps until it. Slots are absolute, so calls are spread evenly and a late timer does not
+ *   slow every later message.
+ * - Guard: before it sends, a call looks at the message `limit` places back, and waits until one
+ *   second (plus margin) has passed since that message's answer came back (or since it left, while
+ *   it is still in flight). Telegram received that message before answering it, and will receive
+ *   this one after it leaves, so no one-second window at Telegram's end holds more than the limit,
+ *   whatever the network's jitter or a stalled event loop. The cost is one round trip per second
+ *   (1 % at 10 ms).
+ * Each chat keeps its own gap the same way (1 s; 3 s for groups: 20 per minute).
+ *
+ * A 429 pause moves every booking past its end. On a manual clock with a `sleep` that advances
+ * it, the same code paces simulated time exactly.
+ */
+export function createMemoryRateLimiter(settings: RateLimiterSettings): TelegramRateLimiter {
+  return new MemoryRateLimiter(settings);
+}
+
+class MemoryRateLimiter implements TelegramRateLimiter {
+  private readonly limit: number;
+  private readonly windowMs: number;
+  private readonly slotMs: number;
+  /** The last `limit` messages, oldest at `head` once full. */
+  private readonly sent: Sent[] = [];
+  private head = 0;
+  private nextSlot = Number.NEGATIVE_INFINITY;
+  private pausedUntil = Number.NEGATIVE_INFINITY;
+  private readonly chats = new Map<string, ChatPace>();
+  private sweepAt = MIN_SWEEP_SIZE;
+
+  constructor(private readonly settings: RateLimiterSettings) {
+    this.limit = Math.max(1, Math.floor(overallPerSecond(settings)));
+    this.windowMs = 1000 + settings.limits.marginMs;
+    this.slotMs = this.windowMs / this.limit;
+  }
+
+  async acquire(chatId: ChatId): Promise<Answered> {
+    const key = String(chatId);
+    for (;;) {
+      const slot = this.book(key, chatId);
+      await this.sleepUntil(slot);
+      const sent = await this.waitForGuard(key, chatId);
+      if (sent !== undefined) {
+        return () => {
+          sent.at = Math.max(sent.at, this.now());
+        };
+      }
+      // A 429 arrived while this call waited: book again, after the pause.
+    }
+  }
+
+  async pause(ms: number): Promise<void> {
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
+  }
+
+  private now(): number {
+    return this.settings.clock.now().getTime();
+  }
+
+  /** Clocks tick in whole milliseconds: rounding up guarantees the clock reaches the target. */
+  private async sleepUntil(at: number): Promise<void> {
+    const wait = Math.ceil(at - this.now());
+    if (wait > 0) await this.settings.sleep(wait);
+  }
+
+  private chatPace(key: string, chatId: ChatId): ChatPace {
+    let chat = this.chats.get(key);
+    if (chat === undefined) {
+      const never = Number.NEGATIVE_INFINITY;
+      chat = { bookedUntil: never, last: { at: never }, gapMs: chatGapMs(this.settings.limits, chatId) };
+      this.chats.set(key, chat);
+    }
+    return chat;
+  }
+
+  private book(key: string, chatId: ChatId): number {
+    const chat = this.chatPace(key, chatId);
+    const slot = Math.max(this.now(), this.pausedUntil, this.nextSlot, chat.bookedUntil);
+    this.nextSlot = slot + this.slotMs;
+    chat.bookedUntil = slot + chat.gapMs;
+    return slot;
+  }
+
+  /** Waits until the guard allows a message now and records it; `undefined` when a pause began meanwhile. */
+  private async waitForGuard(key: string, chatId: ChatId): Promise<Sent | undefined> {
+    for (;;) {
+      const now = this.now();
+      if (now < this.pausedUntil) return undefined;
+      const chat = this.chatPace(key, chatId);
+      const oldest = this.sent.length < this.limit ? undefined : this.sent[this.head];
+      const freeAt = Math.max(
+        chat.last.at + chat.gapMs,
+        oldest === undefined ? now : oldest.at + this.windowMs,
+      );
+      if (freeAt <= now) return this.record(chat, now);
+      await this.sleepUntil(freeAt);
+    }
+  }
+
+  private record(chat: ChatPace, now: number): Sent {
+    const sent: Sent = { at: now };
+    if (this.sent.length < this.limit) {
+      this.sent.push(sent);
+    } else {
+      this.sent[this.head] = sent;
+      this.head = (this.head + 1) % this.limit;
+    }
+    chat.last = sent;
+    if (this.chats.size >= this.sweepAt) this.sweep(now);
+    return sent;
+  }
+
+  /** Forgets chats that no longer hold anything back, so a million-chat broadcast does not keep a million entries. */
+  private sweep(now: number): void {
+    for (const [key, chat] of this.chats) {
+      if (chat.bookedUntil <= now && chat.last.at + chat.gapMs <= now) this.chats.delete(key);
+    }
+    this.sweepAt = Math.max(MIN_SWEEP_SIZE, this.chats.size * 2);
+  }
+}

@@ -1,0 +1,152 @@
+import type { Redis } from "ioredis";
+import type { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import type { ChatId } from "../../core/types.js";
+import { createMemoryRateLimiter } from "./memory-rate-limiter.js";
+import {
+  type Answered,
+  isGroupChat,
+  overallPerSecond,
+  type RateLimiterFactory,
+  type RateLimiterSettings,
+  type TelegramRateLimiter,
+} from "./rate-limiter.js";
+
+export interface RedisRateLimiterOptions {
+  /** An ioredis client; the limiter never closes it. */
+  readonly redis: Redis;
+  /**
+   * Prefix of every key. Processes sending for the same bot must share it (default
+   * `broadcastkit:telegram:<bot id>`); two bots must not.
+   */
+  readonly keyPrefix?: string;
+}
+
+/**
+ * Limits shared by every process that uses the same Redis and key prefix, counted by
+ * rate-limiter-flexible's `RateLimiterRedis`, plus a 429 pause every process sees.
+ *
+ * rate-limiter-flexible counts in fixed windows of whole seconds; one counter of 30 per second
+ * lets 30 pass at the end of one window and 30 more at the start of the next, 60 within one
+ * second. So the overall limit is N one-per-second slots used in turn instead: call number `t`
+ * (a shared counter) takes slot `t mod N`, which `RateLimiterRedis` frees one second after its
+ * last use; no one-second window, wherever it starts, can hold more than N calls. Each chat is
+ * one slot freed after its gap (1 s; 3 s for groups: 20 per minute). In front of all this, an
+ * in-process pacer spreads this process's own calls evenly.
+ *
+ * Redis is imported lazily, so hosts that do not use it do not need `rate-limiter-flexible`.
+ */
+export function redisRateLimiter(options: RedisRateLimiterOptions): RateLimiterFactory {
+  return (settings) => new RedisTelegramRateLimiter(options, settings);
+}
+
+interface SharedCounters {
+  readonly tickets: RateLimiterRedis;
+  readonly slots: RateLimiterRedis;
+  readonly chats: RateLimiterRedis;
+  readonly isRejection: (value: unknown) => value is RateLimiterRes;
+}
+
+/** Sets the pause key unless a longer pause is already in force. */
+const EXTEND_PAUSE = `local left = redis.call('pttl', KEYS[1])
+if left < tonumber(ARGV[1]) then redis.call('set', KEYS[1], '1', 'PX', ARGV[1]) end
+return 1`;
+
+/** The ticket counter restarts now and then; a restart only makes one call wait for a busy slot. */
+const TICKET_WINDOW_SECONDS = 3600;
+
+class RedisTelegramRateLimiter implements TelegramRateLimiter {
+  private readonly local: TelegramRateLimiter;
+  private readonly prefix: string;
+  private readonly slotCount: number;
+  private counters: Promise<SharedCounters> | undefined;
+
+  constructor(
+    private readonly options: RedisRateLimiterOptions,
+    private readonly settings: RateLimiterSettings,
+  ) {
+    this.local = createMemoryRateLimiter(settings);
+    this.prefix = options.keyPrefix ?? `broadcastkit:telegram:${settings.botId}`;
+    this.slotCount = Math.max(1, Math.floor(overallPerSecond(settings)));
+  }
+
+  async acquire(chatId: ChatId): Promise<Answered> {
+    const counters = await this.sharedCounters();
+    for (;;) {
+      // Until the shared checks pass, the local booking stands for a call that did not happen:
+      // it is answered at once, so it holds nothing back longer than needed.
+      const answered = await this.local.acquire(chatId);
+      const pausedMs = await this.options.redis.pttl(this.pauseKey());
+      if (pausedMs > 0) {
+        answered();
+        await this.local.pause(pausedMs);
+        continue;
+      }
+      if (!(await this.takeSlot(counters))) {
+        answered();
+        continue;
+      }
+      const chatWaitMs = await this.takeChat(counters, chatId);
+      if (chatWaitMs === 0) return answered;
+      // Another process sent to this chat meanwhile: this overall slot goes unused.
+      answered();
+      await this.settings.sleep(chatWaitMs);
+    }
+  }
+
+  async pause(ms: number): Promise<void> {
+    const wholeMs = Math.max(1, Math.ceil(ms));
+    await this.local.pause(wholeMs);
+    await this.options.redis.eval(EXTEND_PAUSE, 1, this.pauseKey(), String(wholeMs));
+  }
+
+  private pauseKey(): string {
+    return `${this.prefix}:pause`;
+  }
+
+  /** `false` after waiting for a busy slot: the caller starts over, since a 429 may have come meanwhile. */
+  private async takeSlot(counters: SharedCounters): Promise<boolean> {
+    const ticket = await counters.tickets.penalty("all", 1);
+    const slot = String(ticket.consumedPoints % this.slotCount);
+    try {
+      await counters.slots.consume(slot, 1);
+      return true;
+    } catch (rejection) {
+      if (!counters.isRejection(rejection)) throw rejection;
+      await this.settings.sleep(Math.max(1, rejection.msBeforeNext));
+      return false;
+    }
+  }
+
+  /** Takes the chat's slot; 0 when taken, else how long until it frees. */
+  private async takeChat(counters: SharedCounters, chatId: ChatId): Promise<number> {
+    const { perChatPerSecond, perGroupPerMinute } = this.settings.limits;
+    const gapMs = Math.max(1000 / perChatPerSecond, isGroupChat(chatId) ? 60_000 / perGroupPerMinute : 0);
+    try {
+      await counters.chats.consume(String(chatId), 1, {
+        customDuration: Math.max(1, Math.ceil(gapMs / 1000)),
+      });
+      return 0;
+    } catch (rejection) {
+      if (!counters.isRejection(rejection)) throw rejection;
+      return Math.max(1, rejection.msBeforeNext);
+    }
+  }
+
+  private sharedCounters(): Promise<SharedCounters> {
+    this.counters ??= this.createCounters();
+    return this.counters;
+  }
+
+  private async createCounters(): Promise<SharedCounters> {
+    const flexible = await import("rate-limiter-flexible");
+    const storeClient = this.options.redis;
+    const limiter = (name: string, points: number, duration: number) =>
+      new flexible.RateLimiterRedis({ storeClient, keyPrefix: `${this.prefix}:${name}`, points, duration });
+    return {
+      tickets: limiter("tickets", Number.MAX_SAFE_INTEGER, TICKET_WINDOW_SECONDS),
+      slots: limiter("slot", 1, 1),
+      chats: limiter("chat", 1, 1),
+      isRejection: (value): value is RateLimiterRes => value instanceof flexible.RateLimiterRes,
+    };
+  }
+}
