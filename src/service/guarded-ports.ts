@@ -1,5 +1,5 @@
 import { ResultAsync } from "neverthrow";
-import { type BroadcastError, storageError } from "../core/errors.js";
+import { type BroadcastError, InvalidCursorError, storageError, validationError } from "../core/errors.js";
 import type { BroadcastKitEvent, EventSink } from "../ports/events.js";
 import type { Logger } from "../ports/logger.js";
 
@@ -43,8 +43,16 @@ export function eventEmitter(events: EventSink | undefined, logger: Logger): Emi
 }
 
 /**
+ * By name as well as by class: the package's entry points are bundled separately, so a store from
+ * `broadcastkit/sqlite` throws its own copy of the class.
+ */
+const isInvalidCursor = (cause: unknown): boolean =>
+  cause instanceof InvalidCursorError || (cause instanceof Error && cause.name === "InvalidCursorError");
+
+/**
  * Runs one store or queue call: a rejection (or a synchronous throw) becomes a `storage` error,
- * and its cause goes to the log, never to the caller's user.
+ * and its cause goes to the log, never to the caller's user. A cursor the store refuses is the
+ * caller's mistake and becomes a `validation` error instead.
  */
 export function adapterCall<T>(
   logger: Logger,
@@ -53,6 +61,9 @@ export function adapterCall<T>(
 ): ResultAsync<T, BroadcastError> {
   const running = new Promise<T>((resolve) => resolve(call()));
   return ResultAsync.fromPromise(running, (cause) => {
+    if (isInvalidCursor(cause)) {
+      return validationError([{ path: "cursor", message: "is not a cursor this list issued" }]);
+    }
     logger.error({ err: cause, operation }, "adapter call failed");
     return storageError(cause);
   });

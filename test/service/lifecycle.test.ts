@@ -161,6 +161,34 @@ describe.each(storeFactories)("broadcast lifecycle on the $name store", (factory
     });
   });
 
+  describe("lists", () => {
+    it("lists newest first, 50 to a page by default, filtered by status", async () => {
+      for (let i = 0; i < 3; i++) await w.create(1);
+      const started = await w.started(1);
+
+      const all = (await w.service.list())._unsafeUnwrap();
+      const sending = (await w.service.list({ status: "sending" }))._unsafeUnwrap();
+
+      expect(all.items.map((b) => b.id)).toEqual([
+        started.id,
+        started.id - 1,
+        started.id - 2,
+        started.id - 3,
+      ]);
+      expect(sending.items.map((b) => b.id)).toEqual([started.id]);
+    });
+
+    it("refuses a cursor the store did not issue, and a limit out of range, naming the field", async () => {
+      const b = await w.create(1);
+
+      const badCursor = (await w.service.list({ cursor: "not-a-cursor" }))._unsafeUnwrapErr();
+      const badLimit = (await w.service.listRecipients(b.id, { limit: 0 }))._unsafeUnwrapErr();
+
+      expect(badCursor).toMatchObject({ type: "validation", issues: [{ path: "cursor" }] });
+      expect(badLimit).toMatchObject({ type: "validation", issues: [{ path: "limit" }] });
+    });
+  });
+
   describe("ids", () => {
     it.each([0, -1, 1.5, Number.NaN, 2 ** 53])(
       "refuses id %s on the path id before reaching the store",
