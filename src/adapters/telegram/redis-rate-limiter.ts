@@ -29,9 +29,11 @@ export interface RedisRateLimiterOptions {
  * lets 30 pass at the end of one window and 30 more at the start of the next, 60 within one
  * second. So the overall limit is N one-per-second slots used in turn instead: call number `t`
  * (a shared counter) takes slot `t mod N`, which `RateLimiterRedis` frees one second after its
- * last use; no one-second window, wherever it starts, can hold more than N calls. Each chat is
- * one slot freed after its gap (1 s; 3 s for groups: 20 per minute). In front of all this, an
- * in-process pacer spreads this process's own calls evenly.
+ * last use, and again one second after the call's answer (`block`), so that even a call that
+ * reached Telegram late is counted there in its own second. No one-second window, wherever it
+ * starts, can hold more than N calls. Each chat is one slot freed after its gap (1 s; 3 s for
+ * groups: 20 per minute). In front of all this, an in-process pacer spreads this process's own
+ * calls evenly. A 429 sets a key with a PX expiry that every process checks before each call.
  *
  * Redis is imported lazily, so hosts that do not use it do not need `rate-limiter-flexible`.
  */
@@ -71,25 +73,30 @@ class RedisTelegramRateLimiter implements TelegramRateLimiter {
 
   async acquire(chatId: ChatId): Promise<Answered> {
     const counters = await this.sharedCounters();
-    for (;;) {
-      // Until the shared checks pass, the local booking stands for a call that did not happen:
-      // it is answered at once, so it holds nothing back longer than needed.
-      const answered = await this.local.acquire(chatId);
-      const pausedMs = await this.options.redis.pttl(this.pauseKey());
-      if (pausedMs > 0) {
-        answered();
-        await this.local.pause(pausedMs);
-        continue;
+    const answeredLocally = await this.local.acquire(chatId);
+    try {
+      for (;;) {
+        const pausedMs = await this.options.redis.pttl(this.pauseKey());
+        if (pausedMs > 0) {
+          await this.local.pause(pausedMs);
+          await this.settings.sleep(pausedMs);
+          continue;
+        }
+        const slot = await this.takeSlot(counters);
+        if (slot === undefined) continue;
+        const chat = await this.takeChat(counters, chatId);
+        if (chat.type === "taken") {
+          return () => {
+            answeredLocally();
+            this.holdUntilAnswered(counters, slot, chatId, chat.seconds);
+          };
+        }
+        // Another process sent to this chat meanwhile: this overall slot goes unused.
+        await this.settings.sleep(chat.waitMs);
       }
-      if (!(await this.takeSlot(counters))) {
-        answered();
-        continue;
-      }
-      const chatWaitMs = await this.takeChat(counters, chatId);
-      if (chatWaitMs === 0) return answered;
-      // Another process sent to this chat meanwhile: this overall slot goes unused.
-      answered();
-      await this.settings.sleep(chatWaitMs);
+    } catch (error) {
+      answeredLocally();
+      throw error;
     }
   }
 
@@ -103,33 +110,55 @@ class RedisTelegramRateLimiter implements TelegramRateLimiter {
     return `${this.prefix}:pause`;
   }
 
-  /** `false` after waiting for a busy slot: the caller starts over, since a 429 may have come meanwhile. */
-  private async takeSlot(counters: SharedCounters): Promise<boolean> {
+  /** The slot taken; `undefined` after waiting for a busy one (the caller starts over: a 429 may have come meanwhile). */
+  private async takeSlot(counters: SharedCounters): Promise<string | undefined> {
     const ticket = await counters.tickets.penalty("all", 1);
     const slot = String(ticket.consumedPoints % this.slotCount);
     try {
       await counters.slots.consume(slot, 1);
-      return true;
+      return slot;
     } catch (rejection) {
       if (!counters.isRejection(rejection)) throw rejection;
       await this.settings.sleep(Math.max(1, rejection.msBeforeNext));
-      return false;
+      return undefined;
     }
   }
 
-  /** Takes the chat's slot; 0 when taken, else how long until it frees. */
-  private async takeChat(counters: SharedCounters, chatId: ChatId): Promise<number> {
+  private async takeChat(
+    counters: SharedCounters,
+    chatId: ChatId,
+  ): Promise<{ type: "taken"; seconds: number } | { type: "busy"; waitMs: number }> {
     const { perChatPerSecond, perGroupPerMinute } = this.settings.limits;
     const gapMs = Math.max(1000 / perChatPerSecond, isGroupChat(chatId) ? 60_000 / perGroupPerMinute : 0);
+    const seconds = Math.max(1, Math.ceil(gapMs / 1000));
     try {
-      await counters.chats.consume(String(chatId), 1, {
-        customDuration: Math.max(1, Math.ceil(gapMs / 1000)),
-      });
-      return 0;
+      await counters.chats.consume(String(chatId), 1, { customDuration: seconds });
+      return { type: "taken", seconds };
     } catch (rejection) {
       if (!counters.isRejection(rejection)) throw rejection;
-      return Math.max(1, rejection.msBeforeNext);
+      return { type: "busy", waitMs: Math.max(1, rejection.msBeforeNext) };
     }
+  }
+
+  /**
+   * Restarts the slot's and the chat's second from the answer: Telegram received the call before
+   * answering it, so counting from here keeps every window at Telegram's end within the limit,
+   * however late the call arrived there. Best effort: the slot already runs from when it was taken.
+   */
+  private holdUntilAnswered(
+    counters: SharedCounters,
+    slot: string,
+    chatId: ChatId,
+    chatSeconds: number,
+  ): void {
+    Promise.all([counters.slots.block(slot, 1), counters.chats.block(String(chatId), chatSeconds)]).catch(
+      (error: unknown) => {
+        this.settings.logger.warn(
+          { error: error instanceof Error ? error.message : String(error) },
+          "telegram rate limiter could not extend a slot",
+        );
+      },
+    );
   }
 
   private sharedCounters(): Promise<SharedCounters> {
