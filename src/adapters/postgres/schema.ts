@@ -1,0 +1,226 @@
+import type { PoolClient } from "pg";
+
+/** Fully qualified, quoted table names in the store's schema. */
+export interface TableNames {
+  readonly schema: string;
+  readonly quotedSchema: string;
+  readonly broadcasts: string;
+  readonly recipients: string;
+  readonly migrations: string;
+}
+
+export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+export function tableNames(schema: string): TableNames {
+  const quotedSchema = quoteIdentifier(schema);
+  return {
+    schema,
+    quotedSchema,
+    broadcasts: `${quotedSchema}.broadcasts`,
+    recipients: `${quotedSchema}.broadcast_recipients`,
+    migrations: `${quotedSchema}.broadcastkit_schema_migrations`,
+  };
+}
+
+/**
+ * The broadcasts table. Its first columns are the seed's (Django's `Broadcast` model before
+ * migration 0010), so an existing table of that shape can be adopted in place; the rest are this
+ * library's. `created_by` is `jsonb` so a user id (42) and a name ("42") stay apart.
+ */
+const createBroadcasts = (t: TableNames) => `
+CREATE TABLE ${t.broadcasts} (
+  id BIGSERIAL PRIMARY KEY,
+  created_by JSONB,
+  message TEXT NOT NULL,
+  status VARCHAR(20) NOT NULL,
+  recipient_count INTEGER NOT NULL DEFAULT 0,
+  sent_count INTEGER NOT NULL DEFAULT 0,
+  failed_count INTEGER NOT NULL DEFAULT 0,
+  created_at TIMESTAMPTZ NOT NULL,
+  scheduled_at TIMESTAMPTZ,
+  sent_at TIMESTAMPTZ,
+  completed_at TIMESTAMPTZ,
+  parse_mode VARCHAR(16),
+  error_threshold INTEGER,
+  error_counts JSONB NOT NULL DEFAULT '{}'::jsonb,
+  error_log JSONB NOT NULL DEFAULT '[]'::jsonb,
+  pause_reason JSONB,
+  version BIGINT NOT NULL DEFAULT 1,
+  epoch_counter BIGINT NOT NULL DEFAULT 0
+)`;
+
+/** Columns this library adds to an adopted table; every one has a default or allows NULL. */
+const ADDED_COLUMNS: readonly [string, string][] = [
+  ["created_by", "JSONB"],
+  ["scheduled_at", "TIMESTAMPTZ"],
+  ["sent_at", "TIMESTAMPTZ"],
+  ["completed_at", "TIMESTAMPTZ"],
+  ["parse_mode", "VARCHAR(16)"],
+  ["error_threshold", "INTEGER"],
+  ["error_counts", "JSONB NOT NULL DEFAULT '{}'::jsonb"],
+  ["error_log", "JSONB NOT NULL DEFAULT '[]'::jsonb"],
+  ["pause_reason", "JSONB"],
+  ["version", "BIGINT NOT NULL DEFAULT 1"],
+  ["epoch_counter", "BIGINT NOT NULL DEFAULT 0"],
+];
+
+const LEGACY_REQUIRED = [
+  "id",
+  "message",
+  "status",
+  "recipient_count",
+  "sent_count",
+  "failed_count",
+  "created_at",
+];
+
+const TIME_COLUMNS = ["created_at", "scheduled_at", "sent_at", "completed_at"];
+
+/**
+ * Migration 1: the broadcasts table, created, or adopted from the seed's pre-0010 shape.
+ *
+ * - No `broadcasts` table in the schema: it is created.
+ * - A `broadcasts` table with `epoch_counter`: it is already this library's.
+ * - A `broadcasts` table with the seed's columns (`id`, `message`, `status`, `recipient_count`,
+ *   `sent_count`, `failed_count`, `created_at`): adopted in place, every row kept. Missing columns
+ *   are added with their defaults (so `error_log` is `[]` and `error_counts` `{}` on old rows, the
+ *   seed's "backward compatible" promise); a non-`jsonb` `created_by` (a user id) becomes `jsonb`
+ *   (`42` stays the number 42) and may be NULL; times without a zone are read as UTC.
+ * - Any other `broadcasts` table: refused, so a host's unrelated table is never touched.
+ */
+async function createOrAdoptBroadcasts(client: PoolClient, t: TableNames): Promise<void> {
+  const found = await client.query<{ column_name: string; data_type: string }>(
+    `SELECT column_name, data_type FROM information_schema.columns
+     WHERE table_schema = $1 AND table_name = 'broadcasts'`,
+    [t.schema],
+  );
+  const types = new Map(found.rows.map((r) => [r.column_name, r.data_type]));
+  if (types.size === 0) {
+    await client.query(createBroadcasts(t));
+    return;
+  }
+  if (types.has("epoch_counter")) return;
+  const missing = LEGACY_REQUIRED.filter((c) => !types.has(c));
+  if (missing.length > 0) {
+    throw new Error(
+      `broadcastkit: ${t.broadcasts} exists but is neither broadcastkit's nor the seed's (missing ${missing.join(", ")}); refusing to change it`,
+    );
+  }
+  const creator = types.get("created_by");
+  if (creator !== undefined && creator !== "jsonb") {
+    await client.query(`ALTER TABLE ${t.broadcasts} ALTER COLUMN created_by DROP NOT NULL`);
+    await client.query(
+      `ALTER TABLE ${t.broadcasts} ALTER COLUMN created_by TYPE JSONB USING to_jsonb(created_by)`,
+    );
+  }
+  for (const column of TIME_COLUMNS) {
+    if (types.get(column) === "timestamp without time zone") {
+      await client.query(
+        `ALTER TABLE ${t.broadcasts} ALTER COLUMN ${column} TYPE TIMESTAMPTZ USING ${column} AT TIME ZONE 'UTC'`,
+      );
+    }
+  }
+  const added = ADDED_COLUMNS.filter(([name]) => !types.has(name));
+  if (added.length > 0) {
+    const clauses = added.map(([name, type]) => `ADD COLUMN ${name} ${type}`).join(", ");
+    await client.query(`ALTER TABLE ${t.broadcasts} ${clauses}`);
+  }
+}
+
+async function createBroadcastIndexes(client: PoolClient, t: TableNames): Promise<void> {
+  await client.query(`CREATE INDEX IF NOT EXISTS broadcasts_status_id ON ${t.broadcasts} (status, id)`);
+  await client.query(
+    `CREATE INDEX IF NOT EXISTS broadcasts_due ON ${t.broadcasts} (scheduled_at, id) WHERE status = 'scheduled'`,
+  );
+}
+
+/**
+ * Migration 2: the recipients, one row per recipient keyed by its insertion position (`seq`).
+ * `recipient_id` and `message_id` hold JSON text (so `1` and `"1"` differ); a chat is `chat_id`
+ * (BIGINT) or `chat_username` (`@channel`). `due_at` is when a pending recipient may be claimed
+ * (its retry time, its lease's expiry, or `-infinity`), so a claim reads one index range.
+ */
+async function createRecipients(client: PoolClient, t: TableNames): Promise<void> {
+  await client.query(`
+    CREATE TABLE IF NOT EXISTS ${t.recipients} (
+      broadcast_id BIGINT NOT NULL REFERENCES ${t.broadcasts} (id) ON DELETE CASCADE,
+      seq INTEGER NOT NULL,
+      recipient_id TEXT NOT NULL,
+      chat_id BIGINT,
+      chat_username TEXT,
+      variables TEXT,
+      state VARCHAR(8) NOT NULL DEFAULT 'pending',
+      attempts INTEGER NOT NULL DEFAULT 0,
+      last_error TEXT,
+      last_error_kind VARCHAR(16),
+      next_attempt_at TIMESTAMPTZ,
+      due_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity',
+      lease_owner TEXT,
+      lease_epoch BIGINT,
+      lease_expires_at TIMESTAMPTZ,
+      lease_taken_over BOOLEAN NOT NULL DEFAULT false,
+      message_id TEXT,
+      PRIMARY KEY (broadcast_id, seq),
+      UNIQUE (broadcast_id, recipient_id)
+    )`);
+  await client.query(`CREATE INDEX IF NOT EXISTS broadcast_recipients_claim
+    ON ${t.recipients} (broadcast_id, due_at, seq) WHERE state = 'pending'`);
+  await client.query(`CREATE INDEX IF NOT EXISTS broadcast_recipients_state
+    ON ${t.recipients} (broadcast_id, state, seq)`);
+}
+
+export interface PostgresMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly up: (client: PoolClient, tables: TableNames) => Promise<void>;
+}
+
+/** Forward only: a released migration never changes; a new change is a new version. */
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    name: "broadcasts (create, or adopt the seed's table)",
+    up: async (client, t) => {
+      await createOrAdoptBroadcasts(client, t);
+      await createBroadcastIndexes(client, t);
+    },
+  },
+  { version: 2, name: "broadcast_recipients", up: createRecipients },
+];
+
+/**
+ * Applies the pending migrations in one transaction under a transaction-scoped advisory lock
+ * keyed by the schema: a second process starting at the same time waits for the lock, then finds
+ * them applied. DDL is transactional in PostgreSQL, so a failed migration leaves nothing behind.
+ * Returns the versions this call applied.
+ */
+export async function migratePostgres(client: PoolClient, t: TableNames): Promise<number[]> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`broadcastkit:${t.schema}`]);
+    const schema = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [t.schema]);
+    if (schema.rowCount === 0) await client.query(`CREATE SCHEMA ${t.quotedSchema}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${t.migrations} (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )`);
+    const rows = await client.query<{ version: number }>(`SELECT version FROM ${t.migrations}`);
+    const applied = new Set(rows.rows.map((r) => r.version));
+    const done: number[] = [];
+    for (const migration of POSTGRES_MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      await migration.up(client, t);
+      await client.query(`INSERT INTO ${t.migrations} (version, name) VALUES ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ]);
+      done.push(migration.version);
+    }
+    await client.query("COMMIT");
+    return done;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,116 @@
+import type { TableNames } from "./schema.js";
+
+const CLEAR_LEASE =
+  "lease_epoch = NULL, lease_owner = NULL, lease_expires_at = NULL, lease_taken_over = false";
+
+/** Every fixed statement of one store, its table names filled in. */
+export function statements(t: TableNames) {
+  const B = t.broadcasts;
+  const R = t.recipients;
+  const claim = (onlyFailed: boolean) => `
+    WITH picked AS (
+      SELECT seq FROM ${R}
+      WHERE broadcast_id = $1 AND state = 'pending' AND due_at <= $2
+        ${onlyFailed ? "AND last_error IS NOT NULL" : ""}
+      ORDER BY due_at, seq
+      LIMIT $3
+      FOR UPDATE SKIP LOCKED)
+    UPDATE ${R} AS r
+    SET lease_taken_over = r.lease_epoch IS NOT NULL,
+        lease_epoch = $4, lease_owner = $5, lease_expires_at = $6, due_at = $6
+    FROM picked
+    WHERE r.broadcast_id = $1 AND r.seq = picked.seq
+    RETURNING r.*`;
+  const nextDue = (onlyFailed: boolean) => `
+    SELECT CASE WHEN min(due_at) IS NULL THEN NULL ELSE greatest(min(due_at), $2::timestamptz) END AS at
+    FROM ${R} WHERE broadcast_id = $1 AND state = 'pending' ${onlyFailed ? "AND last_error IS NOT NULL" : ""}`;
+  const retriable = "AND (last_error_kind IS NULL OR last_error_kind <> 'permanent')";
+  const counters = "sent_count = sent_count + $2, failed_count = failed_count + $3, version = version + 1";
+  return {
+    insertBroadcast: `
+      INSERT INTO ${B} (created_by, message, parse_mode, status, error_threshold, created_at, scheduled_at,
+                        recipient_count, sent_count, failed_count)
+      VALUES ($1::jsonb, $2, $3, $4, $5, $6, $7, 0, 0, 0) RETURNING id`,
+    insertRecipients: `
+      INSERT INTO ${R} (broadcast_id, seq, recipient_id, chat_id, chat_username, variables)
+      SELECT $1::bigint, * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[])`,
+    setRecipientCount: `UPDATE ${B} SET recipient_count = $2 WHERE id = $1 RETURNING *`,
+    getBroadcast: `SELECT * FROM ${B} WHERE id = $1`,
+    lockBroadcast: `SELECT * FROM ${B} WHERE id = $1 FOR UPDATE`,
+    statusOf: `SELECT status FROM ${B} WHERE id = $1`,
+    listBroadcasts: `SELECT * FROM ${B} WHERE id < $1 ORDER BY id DESC LIMIT $2`,
+    listBroadcastsByStatus: `SELECT * FROM ${B} WHERE status = $1 AND id < $2 ORDER BY id DESC LIMIT $3`,
+    listRecipients: `SELECT * FROM ${R} WHERE broadcast_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+    listRecipientsByState: `
+      SELECT * FROM ${R} WHERE broadcast_id = $1 AND state = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+    findDue: `
+      SELECT * FROM ${B} WHERE status = 'scheduled' AND scheduled_at <= $1
+      ORDER BY scheduled_at, id LIMIT $2`,
+    nextEpoch: `UPDATE ${B} SET epoch_counter = epoch_counter + 1 WHERE id = $1 RETURNING epoch_counter`,
+    claim: claim(false),
+    claimOnlyFailed: claim(true),
+    nextDue: nextDue(false),
+    nextDueOnlyFailed: nextDue(true),
+    /**
+     * One statement for a whole batch: the outcomes arrive as parallel arrays. A row changes only
+     * while the batch's epoch still holds it; the caller compares the count and rolls back.
+     */
+    record: `
+      UPDATE ${R} AS r SET
+        state = CASE v.op WHEN 'delivered' THEN 'sent' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
+        attempts = CASE WHEN v.op = 'released' THEN r.attempts ELSE v.attempts END,
+        last_error = CASE WHEN v.op IN ('failed', 'retry') THEN v.error ELSE r.last_error END,
+        last_error_kind = CASE WHEN v.op IN ('failed', 'retry') THEN v.kind ELSE r.last_error_kind END,
+        next_attempt_at = CASE v.op WHEN 'released' THEN r.next_attempt_at ELSE v.next_at END,
+        due_at = CASE v.op
+          WHEN 'released' THEN COALESCE(r.next_attempt_at, '-infinity')
+          WHEN 'retry' THEN v.next_at
+          ELSE '-infinity' END,
+        message_id = CASE WHEN v.op = 'delivered' THEN v.message_id ELSE r.message_id END,
+        chat_id = CASE WHEN v.moved THEN v.chat_id ELSE r.chat_id END,
+        chat_username = CASE WHEN v.moved THEN v.chat_username ELSE r.chat_username END,
+        ${CLEAR_LEASE}
+      FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::timestamptz[],
+                  $9::text[], $10::bool[], $11::bigint[], $12::text[])
+        AS v(recipient_id, op, attempts, error, kind, next_at, message_id, moved, chat_id, chat_username)
+      WHERE r.broadcast_id = $1 AND r.recipient_id = v.recipient_id AND r.lease_epoch = $2
+      RETURNING r.recipient_id`,
+    addCounts: `UPDATE ${B} SET ${counters} WHERE id = $1 RETURNING *`,
+    /** Counters plus the per-error counts ($4, a delta) and the error log ($5 appended, $6 kept). */
+    addCountsAndErrors: `
+      UPDATE ${B} SET ${counters},
+        error_counts = (
+          SELECT COALESCE(jsonb_object_agg(k, n), '{}'::jsonb) FROM (
+            SELECT k, sum(n) AS n FROM (
+              SELECT key AS k, value::bigint AS n FROM jsonb_each_text(error_counts)
+              UNION ALL
+              SELECT key, value::bigint FROM jsonb_each_text($4::jsonb)
+            ) AS counted GROUP BY k HAVING sum(n) > 0
+          ) AS merged),
+        error_log = (
+          SELECT COALESCE(jsonb_agg(entry ORDER BY position), '[]'::jsonb) FROM (
+            SELECT entry, position
+            FROM jsonb_array_elements(error_log || $5::jsonb) WITH ORDINALITY AS e(entry, position)
+            ORDER BY position DESC LIMIT $6
+          ) AS kept)
+      WHERE id = $1 RETURNING *`,
+    countFailed: `
+      SELECT count(*)::int AS failed, (count(*) FILTER (WHERE last_error_kind = 'permanent'))::int AS permanent
+      FROM ${R} WHERE broadcast_id = $1 AND state = 'failed'`,
+    failedErrors: `
+      SELECT last_error AS error, count(*)::int AS n FROM ${R}
+      WHERE broadcast_id = $1 AND state = 'failed' ${retriable} GROUP BY last_error`,
+    failedErrorsAll: `
+      SELECT last_error AS error, count(*)::int AS n FROM ${R}
+      WHERE broadcast_id = $1 AND state = 'failed' GROUP BY last_error`,
+    resetFailed: `
+      UPDATE ${R} SET state = 'pending', attempts = 0, next_attempt_at = NULL, due_at = '-infinity'
+      WHERE broadcast_id = $1 AND state = 'failed' ${retriable}`,
+    resetFailedAll: `
+      UPDATE ${R} SET state = 'pending', attempts = 0, next_attempt_at = NULL, due_at = '-infinity'
+      WHERE broadcast_id = $1 AND state = 'failed'`,
+  };
+}
+
+export type PostgresStatements = ReturnType<typeof statements>;
+export type StatementName = keyof PostgresStatements;

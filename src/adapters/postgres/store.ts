@@ -1,0 +1,452 @@
+import pg, { type Pool, type PoolClient, type QueryResultRow } from "pg";
+import type { BroadcastPatch } from "../../core/transitions.js";
+import type { Broadcast, BroadcastStatus, Page, Recipient, RecipientId } from "../../core/types.js";
+import type {
+  BroadcastStore,
+  ClaimRequest,
+  ClaimResult,
+  ListBroadcastsQuery,
+  ListRecipientsQuery,
+  NewBroadcast,
+  RecipientSource,
+  RecordOutcomesRequest,
+  RecordOutcomesResult,
+  ResetFailedRequest,
+  ResetFailedResult,
+  UpdateResult,
+} from "../../ports/store.js";
+import { encodeJson, encodeMessageId, splitChatId } from "../sql-shared/codec.js";
+import { decodeCursor, encodeCursor } from "../sql-shared/cursor.js";
+import { batchEffect, effectiveLogLimit, mergeErrorCounts } from "../sql-shared/outcomes.js";
+import { type PatchColumn, patchColumns, patchShape } from "../sql-shared/patch.js";
+import {
+  type BroadcastRow,
+  jsonParsed,
+  type RecipientRow,
+  toBroadcast,
+  toClaimedRecipient,
+  toRecipient,
+} from "../sql-shared/rows.js";
+import { inChunks, toInsertRow } from "../sql-shared/source.js";
+import { migratePostgres, type TableNames, tableNames } from "./schema.js";
+import { type PostgresStatements, type StatementName, statements } from "./sql.js";
+
+export interface PostgresStoreSettings {
+  /** The schema holding the tables (default `public`); created if missing. */
+  readonly schema?: string;
+  /** Run pending migrations on first use (default `true`). With `false`, call `migrate()` yourself. */
+  readonly migrate?: boolean;
+  /** Keep at most this many error-log entries per broadcast, whatever a caller asks for. */
+  readonly errorLogLimit?: number;
+}
+
+export type PostgresStoreOptions = PostgresStoreSettings &
+  (
+    | { /** A pool the host owns; `close()` leaves it open. */ readonly pool: Pool }
+    | {
+        /** The store opens (and `close()` ends) its own pool. */
+        readonly connectionString: string;
+        /** Connections in that pool (default 10). */
+        readonly poolSize?: number;
+      }
+  );
+
+export interface PostgresStore extends BroadcastStore {
+  /** Applies pending migrations (idempotent, safe from several processes); returns the versions applied. */
+  migrate(): Promise<readonly number[]>;
+  /** Ends the pool if the store created it; a pool it was given stays open. */
+  close(): Promise<void>;
+}
+
+/** Recipients per INSERT statement: parameters stay six arrays whatever the count. */
+const INSERT_CHUNK = 5_000;
+const MAX_ID = Number.MAX_SAFE_INTEGER;
+
+/** Casts for the columns a compare-and-set update may write. */
+const CASTS: Readonly<Record<PatchColumn["column"], string>> = {
+  status: "text",
+  scheduled_at: "timestamptz",
+  sent_at: "timestamptz",
+  completed_at: "timestamptz",
+  pause_reason: "jsonb",
+  sent_count: "int",
+  failed_count: "int",
+};
+
+/** A short, stable tag of the schema, so prepared statement names of two stores never clash. */
+function schemaTag(schema: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < schema.length; i += 1) hash = Math.imul(hash ^ schema.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(36);
+}
+
+const asBroadcast = (row: BroadcastRow): Broadcast => toBroadcast(row, jsonParsed);
+
+/**
+ * A `BroadcastStore` on PostgreSQL (pg). Each method is one statement or one transaction on one
+ * pooled connection. Claims increment the broadcast's `epoch_counter` (the fencing token) and then
+ * take recipients with `FOR UPDATE SKIP LOCKED`; a batch's outcomes are one `UPDATE ... FROM
+ * unnest(...)` that only touches rows still held under the batch's epoch, plus one update of the
+ * broadcast's counters, in one transaction; status changes are compare-and-set updates
+ * (`UPDATE ... WHERE id = $1 AND status = $2 RETURNING *`).
+ */
+export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
+  const owned = !("pool" in options);
+  const pool: Pool =
+    "pool" in options
+      ? options.pool
+      : new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+  // An idle connection that dies emits 'error' on the pool; the next query reports the failure.
+  if (owned) pool.on("error", () => undefined);
+  const tables: TableNames = tableNames(options.schema ?? "public");
+  const sql: PostgresStatements = statements(tables);
+  const prefix = `bk_${schemaTag(tables.schema)}_`;
+  const logCap = options.errorLogLimit;
+  let ready: Promise<void> | null = options.migrate === false ? Promise.resolve() : null;
+  const casSql = new Map<string, string>();
+
+  const migrateNow = async (): Promise<number[]> => {
+    const client = await pool.connect();
+    try {
+      return await migratePostgres(client, tables);
+    } finally {
+      client.release();
+    }
+  };
+
+  /** Runs the migrations once, on first use; a failed attempt is retried by the next call. */
+  function ensureReady(): Promise<void> {
+    if (ready === null) {
+      const attempt = migrateNow().then(() => undefined);
+      ready = attempt;
+      attempt.catch(() => {
+        if (ready === attempt) ready = null;
+      });
+    }
+    return ready;
+  }
+
+  type Runner = Pool | PoolClient;
+  /** A fixed statement, prepared once per connection under a name unique to this schema. */
+  const run = <R extends QueryResultRow>(on: Runner, name: StatementName, values: unknown[]) =>
+    on.query<R>({ name: prefix + name, text: sql[name], values });
+
+  async function transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    await ensureReady();
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Thrown inside `transaction` to roll back with an answer rather than a failure. */
+  class Answer<T> {
+    constructor(readonly value: T) {}
+  }
+  async function answering<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await transaction(work);
+    } catch (error) {
+      if (error instanceof Answer) return error.value as T;
+      throw error;
+    }
+  }
+
+  async function query<R extends QueryResultRow>(name: StatementName, values: unknown[]): Promise<R[]> {
+    await ensureReady();
+    return (await run<R>(pool, name, values)).rows;
+  }
+
+  function casStatement(
+    columns: readonly PatchColumn[],
+    extra: readonly string[],
+    firstParam: number,
+  ): string {
+    const key = `${extra.join(",")}|${patchShape(columns)}`;
+    let text = casSql.get(key);
+    if (text === undefined) {
+      const sets = [
+        ...extra,
+        ...columns.map((c, i) => `${c.column} = $${firstParam + i}::${CASTS[c.column]}`),
+        "version = version + 1",
+      ];
+      text = `UPDATE ${tables.broadcasts} SET ${sets.join(", ")} WHERE id = $1 AND status = $2 RETURNING *`;
+      casSql.set(key, text);
+    }
+    return text;
+  }
+
+  async function statusOf(on: Runner, id: number): Promise<BroadcastStatus | null> {
+    const rows = (await run<{ status: string }>(on, "statusOf", [id])).rows;
+    return rows.length === 0 ? null : (rows[0]!.status as BroadcastStatus);
+  }
+
+  async function insertChunk(client: PoolClient, id: number, firstSeq: number, chunk: RecipientSource) {
+    const seqs: number[] = [];
+    const recipientIds: string[] = [];
+    const chatIds: (number | null)[] = [];
+    const usernames: (string | null)[] = [];
+    const variables: (string | null)[] = [];
+    let seq = firstSeq;
+    for (const recipient of chunk as Iterable<Parameters<typeof toInsertRow>[0]>) {
+      const row = toInsertRow(recipient);
+      seqs.push(seq++);
+      recipientIds.push(row.recipientId);
+      chatIds.push(row.chatId);
+      usernames.push(row.chatUsername);
+      variables.push(row.variables);
+    }
+    await run(client, "insertRecipients", [id, seqs, recipientIds, chatIds, usernames, variables]);
+    return seq;
+  }
+
+  return {
+    createBroadcast(input: NewBroadcast, source: RecipientSource): Promise<Broadcast> {
+      return transaction(async (client) => {
+        const inserted = await run<{ id: string }>(client, "insertBroadcast", [
+          encodeJson(input.createdBy),
+          input.message.text,
+          input.message.parseMode ?? null,
+          input.status,
+          input.errorThreshold,
+          input.createdAt,
+          input.scheduledAt,
+        ]);
+        const id = Number(inserted.rows[0]!.id);
+        let count = 0;
+        for await (const chunk of inChunks(source, INSERT_CHUNK))
+          count = await insertChunk(client, id, count, chunk);
+        const row = (await run<BroadcastRow>(client, "setRecipientCount", [id, count])).rows[0]!;
+        return asBroadcast(row);
+      });
+    },
+
+    async getBroadcast(id: number): Promise<Broadcast | null> {
+      const [row] = await query<BroadcastRow>("getBroadcast", [id]);
+      return row === undefined ? null : asBroadcast(row);
+    },
+
+    async listBroadcasts(q: ListBroadcastsQuery): Promise<Page<Broadcast>> {
+      const before = q.cursor === undefined ? MAX_ID : decodeCursor(q.cursor, "b");
+      const limit = Math.max(0, Math.floor(q.limit));
+      if (limit === 0) return { items: [], nextCursor: null };
+      const rows =
+        q.status === undefined
+          ? await query<BroadcastRow>("listBroadcasts", [before, limit + 1])
+          : await query<BroadcastRow>("listBroadcastsByStatus", [q.status, before, limit + 1]);
+      const more = rows.length > limit;
+      const items = (more ? rows.slice(0, limit) : rows).map(asBroadcast);
+      const last = items[items.length - 1];
+      return { items, nextCursor: more && last !== undefined ? encodeCursor("b", last.id) : null };
+    },
+
+    async listRecipients(broadcastId: number, q: ListRecipientsQuery): Promise<Page<Recipient> | null> {
+      const after = q.cursor === undefined ? -1 : decodeCursor(q.cursor, "r");
+      await ensureReady();
+      if ((await statusOf(pool, broadcastId)) === null) return null;
+      const limit = Math.max(0, Math.floor(q.limit));
+      if (limit === 0) return { items: [], nextCursor: null };
+      const rows =
+        q.status === undefined
+          ? await query<RecipientRow>("listRecipients", [broadcastId, after, limit + 1])
+          : await query<RecipientRow>("listRecipientsByState", [broadcastId, q.status, after, limit + 1]);
+      const more = rows.length > limit;
+      const page = more ? rows.slice(0, limit) : rows;
+      const last = page[page.length - 1];
+      return {
+        items: page.map(toRecipient),
+        nextCursor: more && last !== undefined ? encodeCursor("r", Number(last.seq)) : null,
+      };
+    },
+
+    async updateBroadcast(
+      id: number,
+      expected: BroadcastStatus,
+      patch: BroadcastPatch,
+    ): Promise<UpdateResult> {
+      await ensureReady();
+      const columns = patchColumns(patch);
+      const text = casStatement(columns, [], 3);
+      const updated = await pool.query<BroadcastRow>(text, [id, expected, ...columns.map((c) => c.value)]);
+      const row = updated.rows[0];
+      if (row !== undefined) return { type: "updated", broadcast: asBroadcast(row) };
+      const actual = await statusOf(pool, id);
+      return actual === null ? { type: "not_found" } : { type: "status_changed", actual };
+    },
+
+    async findDueScheduled(now: Date, limit: number): Promise<Broadcast[]> {
+      const rows = await query<BroadcastRow>("findDue", [now, Math.max(0, Math.floor(limit))]);
+      return rows.map(asBroadcast);
+    },
+
+    claimRecipients(request: ClaimRequest): Promise<ClaimResult> {
+      return transaction(async (client) => {
+        const { broadcastId, now, onlyFailed } = request;
+        const epochRows = (await run<{ epoch_counter: string }>(client, "nextEpoch", [broadcastId])).rows;
+        if (epochRows.length === 0) return { epoch: 0, recipients: [], retryAt: null };
+        const epoch = Number(epochRows[0]!.epoch_counter);
+        const limit = Math.max(0, Math.floor(request.limit));
+        const expiresAt = new Date(now.getTime() + request.leaseMs);
+        const rows =
+          limit === 0
+            ? []
+            : (
+                await run<RecipientRow>(client, onlyFailed ? "claimOnlyFailed" : "claim", [
+                  broadcastId,
+                  now,
+                  limit,
+                  epoch,
+                  request.owner,
+                  expiresAt,
+                ])
+              ).rows;
+        if (rows.length > 0) {
+          rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+          return { epoch, recipients: rows.map(toClaimedRecipient), retryAt: null };
+        }
+        const due = await run<{ at: Date | null }>(client, onlyFailed ? "nextDueOnlyFailed" : "nextDue", [
+          broadcastId,
+          now,
+        ]);
+        return { epoch, recipients: [], retryAt: due.rows[0]?.at ?? null };
+      });
+    },
+
+    recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
+      const { broadcastId, epoch, outcomes } = request;
+      const effect = batchEffect(outcomes, request.now);
+      return answering(async (client): Promise<RecordOutcomesResult> => {
+        if (outcomes.length > 0) {
+          const ops: string[] = [];
+          const attempts: (number | null)[] = [];
+          const errors: (string | null)[] = [];
+          const kinds: (string | null)[] = [];
+          const nextAt: (Date | null)[] = [];
+          const messageIds: (string | null)[] = [];
+          const moved: boolean[] = [];
+          const chatIds: (number | null)[] = [];
+          const usernames: (string | null)[] = [];
+          for (const outcome of outcomes) {
+            ops.push(outcome.type);
+            const acted = outcome.type !== "released";
+            attempts.push(acted ? outcome.attempts : null);
+            const failure = outcome.type === "failed" || outcome.type === "retry";
+            errors.push(failure ? outcome.error : null);
+            kinds.push(failure ? outcome.kind : null);
+            nextAt.push(outcome.type === "retry" ? outcome.nextAttemptAt : null);
+            messageIds.push(outcome.type === "delivered" ? encodeMessageId(outcome.messageId) : null);
+            const chat = acted && outcome.chatId !== undefined ? splitChatId(outcome.chatId) : null;
+            moved.push(chat !== null);
+            chatIds.push(chat?.chatId ?? null);
+            usernames.push(chat?.chatUsername ?? null);
+          }
+          const updated = await run<{ recipient_id: string }>(client, "record", [
+            broadcastId,
+            epoch,
+            effect.keys,
+            ops,
+            attempts,
+            errors,
+            kinds,
+            nextAt,
+            messageIds,
+            moved,
+            chatIds,
+            usernames,
+          ]);
+          if (updated.rows.length !== outcomes.length) {
+            if ((await statusOf(client, broadcastId)) === null) throw new Answer({ type: "not_found" });
+            const held = new Set(updated.rows.map((r) => r.recipient_id));
+            const lost: RecipientId[] = [];
+            effect.keys.forEach((key, i) => {
+              if (!held.has(key)) lost.push(outcomes[i]!.recipientId);
+            });
+            throw new Answer({ type: "lease_lost", recipientIds: lost });
+          }
+        }
+        const counted =
+          effect.logEntries.length === 0
+            ? await run<BroadcastRow>(client, "addCounts", [
+                broadcastId,
+                effect.sentDelta,
+                effect.failedDelta,
+              ])
+            : await run<BroadcastRow>(client, "addCountsAndErrors", [
+                broadcastId,
+                effect.sentDelta,
+                effect.failedDelta,
+                JSON.stringify(effect.errorCountDelta),
+                JSON.stringify(effect.logEntries),
+                effectiveLogLimit(request.errorLogLimit, logCap),
+              ]);
+        const row = counted.rows[0];
+        if (row === undefined) throw new Answer({ type: "not_found" });
+        return { type: "recorded", broadcast: asBroadcast(row) };
+      });
+    },
+
+    resetFailedRecipients(request: ResetFailedRequest): Promise<ResetFailedResult> {
+      const { broadcastId, includePermanent } = request;
+      return transaction(async (client): Promise<ResetFailedResult> => {
+        const current = (await run<BroadcastRow>(client, "lockBroadcast", [broadcastId])).rows[0];
+        if (current === undefined) return { type: "not_found" };
+        const counted = (
+          await run<{ failed: number; permanent: number }>(client, "countFailed", [broadcastId])
+        ).rows[0]!;
+        const retriable = includePermanent ? counted.failed : counted.failed - counted.permanent;
+        const skippedCount = counted.failed - retriable;
+        const status = current.status as BroadcastStatus;
+        if (retriable === 0)
+          return { type: "reset", broadcast: asBroadcast(current), retriedCount: 0, skippedCount };
+        if (!request.allowedFrom.includes(status)) return { type: "status_changed", actual: status };
+        const lowered: Record<string, number> = {};
+        const errors = await run<{ error: string | null; n: number }>(
+          client,
+          includePermanent ? "failedErrorsAll" : "failedErrors",
+          [broadcastId],
+        );
+        for (const { error, n } of errors.rows) lowered[error ?? ""] = -n;
+        const reset = await run(client, includePermanent ? "resetFailedAll" : "resetFailed", [broadcastId]);
+        const retriedCount = reset.rowCount ?? 0;
+        const counts = mergeErrorCounts(asBroadcast(current).errorCounts, lowered);
+        const columns = patchColumns(request.patch);
+        const text = casStatement(
+          columns,
+          ["failed_count = greatest(0, failed_count - $3::int)", "error_counts = $4::jsonb"],
+          5,
+        );
+        const updated = await client.query<BroadcastRow>(text, [
+          broadcastId,
+          status,
+          retriedCount,
+          JSON.stringify(counts),
+          ...columns.map((c) => c.value),
+        ]);
+        const row = updated.rows[0];
+        if (row === undefined) throw new Error("broadcast changed while its row was locked");
+        return { type: "reset", broadcast: asBroadcast(row), retriedCount, skippedCount };
+      });
+    },
+
+    async migrate(): Promise<readonly number[]> {
+      const applied = await migrateNow();
+      ready = Promise.resolve();
+      return applied;
+    },
+
+    async close(): Promise<void> {
+      if (owned) await pool.end();
+    },
+  };
+}

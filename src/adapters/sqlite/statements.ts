@@ -1,0 +1,119 @@
+import type { Database, Statement } from "better-sqlite3";
+import type { BroadcastRow, RecipientRow } from "../sql-shared/rows.js";
+import { ALWAYS_DUE } from "./schema.js";
+
+type Row<T> = Statement<unknown[], T>;
+type Exec = Statement<unknown[], unknown>;
+
+const CLEAR_LEASE = "lease_epoch = NULL, lease_owner = NULL, lease_expires_at = NULL, lease_taken_over = 0";
+const HELD = "WHERE broadcast_id = ? AND recipient_id = ? AND lease_epoch = ?";
+
+function claimSql(onlyFailed: boolean): string {
+  return `
+    UPDATE broadcast_recipients
+    SET lease_taken_over = lease_epoch IS NOT NULL,
+        lease_epoch = ?, lease_owner = ?, lease_expires_at = ?, due_at = ?
+    WHERE broadcast_id = ? AND seq IN (
+      SELECT seq FROM broadcast_recipients
+      WHERE broadcast_id = ? AND state = 'pending' AND due_at <= ?
+        ${onlyFailed ? "AND last_error IS NOT NULL" : ""}
+      ORDER BY due_at, seq
+      LIMIT ?)
+    RETURNING *`;
+}
+
+function nextDueSql(onlyFailed: boolean): string {
+  return `SELECT min(due_at) AS at FROM broadcast_recipients
+    WHERE broadcast_id = ? AND state = 'pending' ${onlyFailed ? "AND last_error IS NOT NULL" : ""}`;
+}
+
+const RETRIABLE = "AND (last_error_kind IS NULL OR last_error_kind <> 'permanent')";
+
+/** Every fixed statement the store runs, prepared once per connection. */
+export function prepareStatements(db: Database) {
+  return {
+    insertBroadcast: db.prepare(`
+      INSERT INTO broadcasts (created_by, message, parse_mode, status, error_threshold, created_at, scheduled_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`) as Row<{ id: number }>,
+    insertRecipient: db.prepare(`
+      INSERT INTO broadcast_recipients (broadcast_id, seq, recipient_id, chat_id, chat_username, variables)
+      VALUES (?, ?, ?, ?, ?, ?)`) as Exec,
+    setRecipientCount: db.prepare(
+      "UPDATE broadcasts SET recipient_count = ? WHERE id = ? RETURNING *",
+    ) as Row<BroadcastRow>,
+    getBroadcast: db.prepare("SELECT * FROM broadcasts WHERE id = ?") as Row<BroadcastRow>,
+    statusOf: db.prepare("SELECT status FROM broadcasts WHERE id = ?") as Row<{ status: string }>,
+    listBroadcasts: db.prepare(
+      "SELECT * FROM broadcasts WHERE id < ? ORDER BY id DESC LIMIT ?",
+    ) as Row<BroadcastRow>,
+    listBroadcastsByStatus: db.prepare(
+      "SELECT * FROM broadcasts WHERE status = ? AND id < ? ORDER BY id DESC LIMIT ?",
+    ) as Row<BroadcastRow>,
+    listRecipients: db.prepare(
+      "SELECT * FROM broadcast_recipients WHERE broadcast_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    ) as Row<RecipientRow>,
+    listRecipientsByState: db.prepare(
+      "SELECT * FROM broadcast_recipients WHERE broadcast_id = ? AND state = ? AND seq > ? ORDER BY seq LIMIT ?",
+    ) as Row<RecipientRow>,
+    findDue: db.prepare(`
+      SELECT * FROM broadcasts WHERE status = 'scheduled' AND scheduled_at <= ?
+      ORDER BY scheduled_at, id LIMIT ?`) as Row<BroadcastRow>,
+    nextEpoch: db.prepare(
+      "UPDATE broadcasts SET epoch_counter = epoch_counter + 1 WHERE id = ? RETURNING epoch_counter",
+    ) as Row<{ epoch_counter: number }>,
+    claim: db.prepare(claimSql(false)) as Row<RecipientRow>,
+    claimOnlyFailed: db.prepare(claimSql(true)) as Row<RecipientRow>,
+    nextDue: db.prepare(nextDueSql(false)) as Row<{ at: number | null }>,
+    nextDueOnlyFailed: db.prepare(nextDueSql(true)) as Row<{ at: number | null }>,
+
+    recordDelivered: db.prepare(`
+      UPDATE broadcast_recipients SET state = 'sent', attempts = ?, message_id = ?,
+        next_attempt_at = NULL, due_at = ${ALWAYS_DUE}, ${CLEAR_LEASE} ${HELD}`) as Exec,
+    recordFailed: db.prepare(`
+      UPDATE broadcast_recipients SET state = 'failed', attempts = ?, last_error = ?, last_error_kind = ?,
+        next_attempt_at = NULL, due_at = ${ALWAYS_DUE}, ${CLEAR_LEASE} ${HELD}`) as Exec,
+    recordRetry: db.prepare(`
+      UPDATE broadcast_recipients SET attempts = ?, last_error = ?, last_error_kind = ?,
+        next_attempt_at = ?, due_at = ?, ${CLEAR_LEASE} ${HELD}`) as Exec,
+    recordReleased: db.prepare(`
+      UPDATE broadcast_recipients SET due_at = COALESCE(next_attempt_at, ${ALWAYS_DUE}), ${CLEAR_LEASE} ${HELD}`) as Exec,
+    moveChat: db.prepare(`UPDATE broadcast_recipients SET chat_id = ?, chat_username = ? ${HELD}`) as Exec,
+    addCounts: db.prepare(`
+      UPDATE broadcasts SET sent_count = sent_count + ?, failed_count = failed_count + ?, version = version + 1
+      WHERE id = ? RETURNING *`) as Row<BroadcastRow>,
+    errorsOf: db.prepare("SELECT error_counts, error_log FROM broadcasts WHERE id = ?") as Row<{
+      error_counts: string;
+      error_log: string;
+    }>,
+    setErrors: db.prepare("UPDATE broadcasts SET error_counts = ?, error_log = ? WHERE id = ?") as Exec,
+
+    countFailed: db.prepare(`
+      SELECT count(*) AS failed, coalesce(sum(last_error_kind = 'permanent'), 0) AS permanent
+      FROM broadcast_recipients WHERE broadcast_id = ? AND state = 'failed'`) as Row<{
+      failed: number;
+      permanent: number;
+    }>,
+    failedErrors: db.prepare(`
+      SELECT last_error AS error, count(*) AS n FROM broadcast_recipients
+      WHERE broadcast_id = ? AND state = 'failed' ${RETRIABLE} GROUP BY last_error`) as Row<{
+      error: string | null;
+      n: number;
+    }>,
+    failedErrorsAll: db.prepare(`
+      SELECT last_error AS error, count(*) AS n FROM broadcast_recipients
+      WHERE broadcast_id = ? AND state = 'failed' GROUP BY last_error`) as Row<{
+      error: string | null;
+      n: number;
+    }>,
+    resetFailed: db.prepare(`
+      UPDATE broadcast_recipients SET state = 'pending', attempts = 0, next_attempt_at = NULL,
+        due_at = ${ALWAYS_DUE} WHERE broadcast_id = ? AND state = 'failed' ${RETRIABLE}`) as Exec,
+    resetFailedAll: db.prepare(`
+      UPDATE broadcast_recipients SET state = 'pending', attempts = 0, next_attempt_at = NULL,
+        due_at = ${ALWAYS_DUE} WHERE broadcast_id = ? AND state = 'failed'`) as Exec,
+    lowerFailed: db.prepare(`
+      UPDATE broadcasts SET failed_count = max(0, failed_count - ?), error_counts = ? WHERE id = ?`) as Exec,
+  };
+}
+
+export type SqliteStatements = ReturnType<typeof prepareStatements>;

@@ -1,0 +1,443 @@
+import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
+import type { RecipientOutcome } from "../../core/outcome.js";
+import type { BroadcastPatch } from "../../core/transitions.js";
+import type { Broadcast, BroadcastStatus, NewRecipient, Page, Recipient } from "../../core/types.js";
+import type {
+  BroadcastStore,
+  ClaimRequest,
+  ClaimResult,
+  ListBroadcastsQuery,
+  ListRecipientsQuery,
+  NewBroadcast,
+  RecipientSource,
+  RecordOutcomesRequest,
+  RecordOutcomesResult,
+  ResetFailedRequest,
+  ResetFailedResult,
+  UpdateResult,
+} from "../../ports/store.js";
+import { encodeJson, encodeMessageId, splitChatId } from "../sql-shared/codec.js";
+import { decodeCursor, encodeCursor } from "../sql-shared/cursor.js";
+import {
+  appendToErrorLog,
+  batchEffect,
+  effectiveLogLimit,
+  mergeErrorCounts,
+} from "../sql-shared/outcomes.js";
+import { type PatchColumn, patchColumns, patchShape } from "../sql-shared/patch.js";
+import {
+  type BroadcastRow,
+  jsonText,
+  type StoredErrorLogEntry,
+  toBroadcast,
+  toClaimedRecipient,
+  toRecipient,
+} from "../sql-shared/rows.js";
+import { isAsyncOnly, toInsertRow } from "../sql-shared/source.js";
+import { migrateSqlite } from "./schema.js";
+import { prepareStatements, type SqliteStatements } from "./statements.js";
+
+export interface SqliteStoreSettings {
+  /** Run pending migrations on first use (default `true`). With `false`, call `migrate()` yourself. */
+  readonly migrate?: boolean;
+  /** Keep at most this many error-log entries per broadcast, whatever a caller asks for. */
+  readonly errorLogLimit?: number;
+}
+
+export type SqliteStoreOptions = SqliteStoreSettings &
+  (
+    | { /** A database file; created if missing, opened in WAL mode. */ readonly filename: string }
+    | { /** A connection the host opened and keeps; `close()` leaves it open. */ readonly db: Database }
+  );
+
+export interface SqliteStore extends BroadcastStore {
+  /** Applies pending migrations (idempotent); returns the versions this call applied. */
+  migrate(): Promise<readonly number[]>;
+  /** Waits for a running creation, then closes the connection if the store opened it. */
+  close(): Promise<void>;
+}
+
+/** Thrown inside a transaction to roll it back; never escapes the store. */
+class LeaseLost {
+  constructor(readonly recipientIds: RecipientOutcome["recipientId"][]) {}
+}
+
+const MAX_ID = Number.MAX_SAFE_INTEGER;
+const time = (date: Date | null): number | null => (date === null ? null : date.getTime());
+
+/** better-sqlite3 binds booleans poorly and Dates not at all: give it numbers and text. */
+function bindable(column: PatchColumn): unknown {
+  return column.value instanceof Date ? column.value.getTime() : column.value;
+}
+
+function openDatabase(filename: string): Database {
+  const db = new BetterSqlite3(filename);
+  if (filename !== ":memory:" && filename !== "") db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("busy_timeout = 5000");
+  db.pragma("foreign_keys = ON");
+  return db;
+}
+
+/**
+ * A `BroadcastStore` on SQLite (better-sqlite3). better-sqlite3 is synchronous, so every method
+ * does all its work inside one `BEGIN IMMEDIATE` transaction without yielding: it is atomic
+ * towards this process and towards other processes sharing the file. The one exception is a
+ * creation from an async iterable, which must await the source between chunks: it holds its
+ * transaction open across those awaits, and every other method of this store waits for it.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const owned = "filename" in options;
+  const db = "filename" in options ? openDatabase(options.filename) : options.db;
+  const logCap = options.errorLogLimit;
+  let statements: SqliteStatements | null = null;
+  let migrated = false;
+  const patchStatements = new Map<string, Statement<unknown[], BroadcastRow>>();
+  /** A creation reading an async source: its transaction is open until it settles. */
+  let creating: Promise<unknown> | null = null;
+
+  const ready = (): SqliteStatements => {
+    if (statements !== null) return statements;
+    if (options.migrate !== false && !migrated) {
+      migrateSqlite(db);
+      migrated = true;
+    }
+    statements = prepareStatements(db);
+    return statements;
+  };
+
+  /**
+   * The statements, inside a transaction. Public methods call `ready()` before they open one, so
+   * that a migration never runs inside (and rolls back with) a caller's failed transaction.
+   */
+  const prepared = (): SqliteStatements => {
+    if (statements === null) throw new Error("broadcastkit: SQLite store used before it was ready");
+    return statements;
+  };
+
+  async function idle(): Promise<void> {
+    while (creating !== null) await creating.catch(() => undefined);
+  }
+
+  /** Every method starts here: after any creation holding the connection, with the schema ready. */
+  async function enter(): Promise<SqliteStatements> {
+    await idle();
+    return ready();
+  }
+
+  const readBroadcast = (row: BroadcastRow | undefined): Broadcast | null =>
+    row === undefined ? null : toBroadcast(row, jsonText);
+
+  function casStatement(columns: readonly PatchColumn[]) {
+    const shape = patchShape(columns);
+    let statement = patchStatements.get(shape);
+    if (statement === undefined) {
+      const sets = columns.map((c) => `${c.column} = ?`);
+      statement = db.prepare<unknown[], BroadcastRow>(
+        `UPDATE broadcasts SET ${[...sets, "version = version + 1"].join(", ")}
+         WHERE id = ? AND status = ? RETURNING *`,
+      );
+      patchStatements.set(shape, statement);
+    }
+    return statement;
+  }
+
+  /** Compare-and-set; runs inside the caller's transaction. */
+  function compareAndSet(id: number, expected: BroadcastStatus, patch: BroadcastPatch): UpdateResult {
+    const s = prepared();
+    const columns = patchColumns(patch);
+    const row = casStatement(columns).get(...columns.map(bindable), id, expected);
+    if (row !== undefined) return { type: "updated", broadcast: toBroadcast(row, jsonText) };
+    const current = s.statusOf.get(id);
+    return current === undefined
+      ? { type: "not_found" }
+      : { type: "status_changed", actual: current.status as BroadcastStatus };
+  }
+
+  const insertHeader = (input: NewBroadcast): number =>
+    prepared().insertBroadcast.get(
+      encodeJson(input.createdBy),
+      input.message.text,
+      input.message.parseMode ?? null,
+      input.status,
+      input.errorThreshold,
+      input.createdAt.getTime(),
+      time(input.scheduledAt),
+    )!.id;
+
+  function insertRecipient(broadcastId: number, seq: number, recipient: NewRecipient): void {
+    const row = toInsertRow(recipient);
+    prepared().insertRecipient.run(
+      broadcastId,
+      seq,
+      row.recipientId,
+      row.chatId,
+      row.chatUsername,
+      row.variables,
+    );
+  }
+
+  const finishCreation = (id: number, count: number): Broadcast =>
+    toBroadcast(prepared().setRecipientCount.get(count, id)!, jsonText);
+
+  const createFromIterable = db.transaction((input: NewBroadcast, source: Iterable<NewRecipient>) => {
+    const id = insertHeader(input);
+    let seq = 0;
+    if (Array.isArray(source)) {
+      const list = source as readonly NewRecipient[];
+      for (; seq < list.length; seq += 1) insertRecipient(id, seq, list[seq]!);
+    } else {
+      for (const recipient of source) insertRecipient(id, seq++, recipient);
+    }
+    return finishCreation(id, seq);
+  });
+
+  async function createFromAsyncIterable(
+    input: NewBroadcast,
+    source: AsyncIterable<NewRecipient>,
+  ): Promise<Broadcast> {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const id = insertHeader(input);
+      let seq = 0;
+      for await (const recipient of source) insertRecipient(id, seq++, recipient);
+      const created = finishCreation(id, seq);
+      db.exec("COMMIT");
+      return created;
+    } catch (error) {
+      if (db.inTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  const claimTx = db.transaction((request: ClaimRequest): ClaimResult => {
+    const s = prepared();
+    const epochRow = s.nextEpoch.get(request.broadcastId);
+    if (epochRow === undefined) return { epoch: 0, recipients: [], retryAt: null };
+    const epoch = epochRow.epoch_counter;
+    const now = request.now.getTime();
+    const expiresAt = now + request.leaseMs;
+    const claim = request.onlyFailed ? s.claimOnlyFailed : s.claim;
+    const limit = Math.max(0, Math.floor(request.limit));
+    const rows =
+      limit === 0
+        ? []
+        : claim.all(
+            epoch,
+            request.owner,
+            expiresAt,
+            expiresAt,
+            request.broadcastId,
+            request.broadcastId,
+            now,
+            limit,
+          );
+    if (rows.length > 0) {
+      rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+      return { epoch, recipients: rows.map(toClaimedRecipient), retryAt: null };
+    }
+    const due = (request.onlyFailed ? s.nextDueOnlyFailed : s.nextDue).get(request.broadcastId)?.at ?? null;
+    return { epoch, recipients: [], retryAt: due === null ? null : new Date(Math.max(due, now)) };
+  });
+
+  const recordTx = db.transaction((request: RecordOutcomesRequest): RecordOutcomesResult => {
+    const s = prepared();
+    const { broadcastId, epoch, outcomes } = request;
+    if (s.statusOf.get(broadcastId) === undefined) return { type: "not_found" };
+    const effect = batchEffect(outcomes, request.now);
+    const lost: RecipientOutcome["recipientId"][] = [];
+    for (let i = 0; i < outcomes.length; i += 1) {
+      const outcome = outcomes[i]!;
+      const key = effect.keys[i]!;
+      if (outcome.type !== "released" && outcome.chatId !== undefined) {
+        const chat = splitChatId(outcome.chatId);
+        s.moveChat.run(chat.chatId, chat.chatUsername, broadcastId, key, epoch);
+      }
+      let changes: number;
+      switch (outcome.type) {
+        case "delivered":
+          changes = s.recordDelivered.run(
+            outcome.attempts,
+            encodeMessageId(outcome.messageId),
+            broadcastId,
+            key,
+            epoch,
+          ).changes;
+          break;
+        case "failed":
+          changes = s.recordFailed.run(
+            outcome.attempts,
+            outcome.error,
+            outcome.kind,
+            broadcastId,
+            key,
+            epoch,
+          ).changes;
+          break;
+        case "retry": {
+          const at = outcome.nextAttemptAt.getTime();
+          changes = s.recordRetry.run(
+            outcome.attempts,
+            outcome.error,
+            outcome.kind,
+            at,
+            at,
+            broadcastId,
+            key,
+            epoch,
+          ).changes;
+          break;
+        }
+        case "released":
+          changes = s.recordReleased.run(broadcastId, key, epoch).changes;
+          break;
+      }
+      if (changes !== 1) lost.push(outcome.recipientId);
+    }
+    if (lost.length > 0) throw new LeaseLost(lost);
+    if (effect.logEntries.length > 0) {
+      const current = s.errorsOf.get(broadcastId)!;
+      const limit = effectiveLogLimit(request.errorLogLimit, logCap);
+      const counts = mergeErrorCounts(JSON.parse(current.error_counts), effect.errorCountDelta);
+      const log =
+        effect.logEntries.length >= limit
+          ? appendToErrorLog([], effect.logEntries, limit)
+          : appendToErrorLog(
+              JSON.parse(current.error_log) as StoredErrorLogEntry[],
+              effect.logEntries,
+              limit,
+            );
+      s.setErrors.run(JSON.stringify(counts), JSON.stringify(log), broadcastId);
+    }
+    const row = s.addCounts.get(effect.sentDelta, effect.failedDelta, broadcastId)!;
+    return { type: "recorded", broadcast: toBroadcast(row, jsonText) };
+  });
+
+  const resetTx = db.transaction((request: ResetFailedRequest): ResetFailedResult => {
+    const s = prepared();
+    const { broadcastId, includePermanent } = request;
+    const current = s.getBroadcast.get(broadcastId);
+    if (current === undefined) return { type: "not_found" };
+    const counted = s.countFailed.get(broadcastId)!;
+    const retriable = includePermanent ? counted.failed : counted.failed - counted.permanent;
+    const skippedCount = counted.failed - retriable;
+    const status = current.status as BroadcastStatus;
+    if (retriable === 0) {
+      return { type: "reset", broadcast: toBroadcast(current, jsonText), retriedCount: 0, skippedCount };
+    }
+    if (!request.allowedFrom.includes(status)) return { type: "status_changed", actual: status };
+    const lowered: Record<string, number> = {};
+    for (const { error, n } of (includePermanent ? s.failedErrorsAll : s.failedErrors).all(broadcastId)) {
+      lowered[error ?? ""] = -n;
+    }
+    const retriedCount = (includePermanent ? s.resetFailedAll : s.resetFailed).run(broadcastId).changes;
+    const counts = mergeErrorCounts(JSON.parse(String(current.error_counts)), lowered);
+    s.lowerFailed.run(retriedCount, JSON.stringify(counts), broadcastId);
+    const updated = compareAndSet(broadcastId, status, request.patch);
+    if (updated.type !== "updated") throw new Error("broadcast changed inside its own transaction");
+    return { type: "reset", broadcast: updated.broadcast, retriedCount, skippedCount };
+  });
+
+  const updateTx = db.transaction(compareAndSet);
+
+  const listRecipientsTx = db.transaction(
+    (broadcastId: number, query: ListRecipientsQuery): Page<Recipient> | null => {
+      const s = prepared();
+      if (s.statusOf.get(broadcastId) === undefined) return null;
+      const after = query.cursor === undefined ? -1 : decodeCursor(query.cursor, "r");
+      const limit = Math.max(0, Math.floor(query.limit));
+      if (limit === 0) return { items: [], nextCursor: null };
+      const rows =
+        query.status === undefined
+          ? s.listRecipients.all(broadcastId, after, limit + 1)
+          : s.listRecipientsByState.all(broadcastId, query.status, after, limit + 1);
+      const more = rows.length > limit;
+      const page = more ? rows.slice(0, limit) : rows;
+      const last = page[page.length - 1];
+      return {
+        items: page.map(toRecipient),
+        nextCursor: more && last !== undefined ? encodeCursor("r", Number(last.seq)) : null,
+      };
+    },
+  );
+
+  return {
+    async createBroadcast(input: NewBroadcast, source: RecipientSource): Promise<Broadcast> {
+      await enter();
+      if (!isAsyncOnly(source)) return createFromIterable.immediate(input, source);
+      const running = createFromAsyncIterable(input, source);
+      creating = running;
+      try {
+        return await running;
+      } finally {
+        if (creating === running) creating = null;
+      }
+    },
+
+    async getBroadcast(id: number): Promise<Broadcast | null> {
+      return readBroadcast((await enter()).getBroadcast.get(id));
+    },
+
+    async listBroadcasts(query: ListBroadcastsQuery): Promise<Page<Broadcast>> {
+      const s = await enter();
+      const before = query.cursor === undefined ? MAX_ID : decodeCursor(query.cursor, "b");
+      const limit = Math.max(0, Math.floor(query.limit));
+      if (limit === 0) return { items: [], nextCursor: null };
+      const rows =
+        query.status === undefined
+          ? s.listBroadcasts.all(before, limit + 1)
+          : s.listBroadcastsByStatus.all(query.status, before, limit + 1);
+      const more = rows.length > limit;
+      const items = (more ? rows.slice(0, limit) : rows).map((row) => toBroadcast(row, jsonText));
+      const last = items[items.length - 1];
+      return { items, nextCursor: more && last !== undefined ? encodeCursor("b", last.id) : null };
+    },
+
+    async listRecipients(broadcastId: number, query: ListRecipientsQuery): Promise<Page<Recipient> | null> {
+      await enter();
+      return listRecipientsTx.deferred(broadcastId, query);
+    },
+
+    async updateBroadcast(id, expectedStatus, patch): Promise<UpdateResult> {
+      await enter();
+      return updateTx.immediate(id, expectedStatus, patch);
+    },
+
+    async findDueScheduled(now: Date, limit: number): Promise<Broadcast[]> {
+      const rows = (await enter()).findDue.all(now.getTime(), Math.max(0, Math.floor(limit)));
+      return rows.map((row) => toBroadcast(row, jsonText));
+    },
+
+    async claimRecipients(request: ClaimRequest): Promise<ClaimResult> {
+      await enter();
+      return claimTx.immediate(request);
+    },
+
+    async recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
+      await enter();
+      try {
+        return recordTx.immediate(request);
+      } catch (error) {
+        if (error instanceof LeaseLost) return { type: "lease_lost", recipientIds: error.recipientIds };
+        throw error;
+      }
+    },
+
+    async resetFailedRecipients(request: ResetFailedRequest): Promise<ResetFailedResult> {
+      await enter();
+      return resetTx.immediate(request);
+    },
+
+    async migrate(): Promise<readonly number[]> {
+      await idle();
+      const applied = migrateSqlite(db);
+      migrated = true;
+      return applied;
+    },
+
+    async close(): Promise<void> {
+      await idle();
+      if (owned && db.open) db.close();
+    },
+  };
+}

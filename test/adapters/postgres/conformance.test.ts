@@ -1,0 +1,6 @@
+import { describeStoreConformance } from "broadcastkit/testing";
+import { closePostgresStore, freshPostgresStore } from "../../support/postgres.js";
+
+describeStoreConformance("PostgreSQL, a schema of its own per test", freshPostgresStore, {
+  close: closePostgresStore,
+});
