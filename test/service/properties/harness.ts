@@ -209,3 +209,119 @@ export async function runToTheEnd(r: Rig, maxRounds = 500): Promise<void> {
   }
   throw new Error(`jobs kept coming back after ${maxRounds} rounds`);
 }
+
+/** What happened, in the order it happened, across every actor of a race. */
+export type RaceEvent =
+  | { readonly seq: number; readonly actor: string; readonly type: "read"; readonly status: string | null }
+  | {
+      readonly seq: number;
+      readonly actor: string;
+      readonly type: "claim";
+      readonly ids: readonly (number | string)[];
+    }
+  | { readonly seq: number; readonly actor: string; readonly type: "record"; readonly recorded: boolean }
+  | { readonly seq: number; readonly actor: string; readonly type: "status"; readonly status: string }
+  | {
+      readonly seq: number;
+      readonly actor: string;
+      readonly type: "send";
+      readonly recipientId: number | string;
+    }
+  | {
+      readonly seq: number;
+      readonly actor: string;
+      readonly type: "sent";
+      readonly recipientId: number | string;
+    };
+
+type WithoutSeq<T> = T extends unknown ? Omit<T, "seq"> : never;
+
+export class RaceLog {
+  readonly events: RaceEvent[] = [];
+  /** `onEvent` sees each event as it is logged: a race can start an actor at a chosen moment. */
+  constructor(private readonly onEvent: (event: RaceEvent) => void = () => {}) {}
+  add(event: WithoutSeq<RaceEvent>): void {
+    const logged = { ...event, seq: this.events.length } as RaceEvent;
+    this.events.push(logged);
+    this.onEvent(logged);
+  }
+}
+
+interface Gate {
+  /** Resolves when the race's scheduler lets this step go on. */
+  schedule<T>(task: Promise<T>, label?: string): Promise<T>;
+}
+
+/**
+ * `inner` seen by one actor of a race: every call waits for the scheduler first, so the race
+ * explores every order of the actors' steps; what each call returned goes to `log`.
+ */
+export function racingStore(inner: BroadcastStore, gate: Gate, actor: string, log: RaceLog): BroadcastStore {
+  const step = (name: string) => gate.schedule(Promise.resolve(), `${actor}:${name}`);
+  return {
+    createBroadcast: async (input, recipients) => {
+      await step("createBroadcast");
+      return inner.createBroadcast(input, recipients);
+    },
+    getBroadcast: async (id) => {
+      await step("getBroadcast");
+      const found = await inner.getBroadcast(id);
+      log.add({ actor, type: "read", status: found?.status ?? null });
+      return found;
+    },
+    listBroadcasts: async (query) => {
+      await step("listBroadcasts");
+      return inner.listBroadcasts(query);
+    },
+    listRecipients: async (id, query) => {
+      await step("listRecipients");
+      return inner.listRecipients(id, query);
+    },
+    updateBroadcast: async (id, expected, patch) => {
+      await step("updateBroadcast");
+      const result = await inner.updateBroadcast(id, expected, patch);
+      if (result.type === "updated") log.add({ actor, type: "status", status: result.broadcast.status });
+      return result;
+    },
+    findDueScheduled: async (now, limit) => {
+      await step("findDueScheduled");
+      return inner.findDueScheduled(now, limit);
+    },
+    claimRecipients: async (request) => {
+      await step("claimRecipients");
+      const claimed = await inner.claimRecipients(request);
+      log.add({ actor, type: "claim", ids: claimed.recipients.map((x) => x.recipientId) });
+      return claimed;
+    },
+    recordOutcomes: async (request) => {
+      await step("recordOutcomes");
+      const result = await inner.recordOutcomes(request);
+      log.add({ actor, type: "record", recorded: result.type === "recorded" });
+      return result;
+    },
+    resetFailedRecipients: async (request) => {
+      await step("resetFailedRecipients");
+      const result = await inner.resetFailedRecipients(request);
+      if (result.type === "reset") log.add({ actor, type: "status", status: result.broadcast.status });
+      return result;
+    },
+  };
+}
+
+/** `inner` for one actor of a race: each send waits for the scheduler, then is logged as it starts and ends. */
+export function racingSender(
+  inner: SendWorkerOptions["sender"],
+  gate: Gate,
+  actor: string,
+  log: RaceLog,
+): SendWorkerOptions["sender"] {
+  return {
+    send: async (message) => {
+      await gate.schedule(Promise.resolve(), `${actor}:send`);
+      log.add({ actor, type: "send", recipientId: message.recipientId });
+      const result = await inner.send(message);
+      log.add({ actor, type: "sent", recipientId: message.recipientId });
+      return result;
+    },
+  };
+}
