@@ -7,9 +7,14 @@
  * 2. Simulated time, on a manual clock, paid broadcast at 1,000 messages/s for 60 s: 99 %, and
  *    again no window over.
  *
- * `BENCH_PACING_SECONDS` shortens the real-time run (default 20). Exits 1 when a bar is missed.
+ * 3. Real time, two senders sharing limits through Redis (`REDIS_URL`, default
+ *    redis://127.0.0.1:6379) as two processes would, at 30 messages/s together: same bars as 1.
+ *
+ * `BENCH_PACING_SECONDS` shortens the real-time runs (default 20). Exits 1 when a bar is missed.
  */
-import { createTelegramSender } from "../src/adapters/telegram/index.js";
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { createTelegramSender, redisRateLimiter } from "../src/adapters/telegram/index.js";
 import type { MessageSender } from "../src/ports/sender.js";
 import { createFakeBotApi, type RecordedBotRequest } from "../src/testing/fake-bot-api.js";
 import { createManualClock } from "../src/testing/manual-clock.js";
@@ -68,12 +73,8 @@ function measure(
   };
 }
 
-async function realTime(): Promise<Figures> {
-  const api = createFakeBotApi();
-  const { url } = await api.start();
-  const sender = createTelegramSender({ token: TOKEN, apiRoot: url });
-  const start = Date.now();
-  const deadline = start + REAL_SECONDS * 1000;
+/** Keeps `CONCURRENCY` sends waiting on each sender until the deadline; returns when all are done. */
+async function sendUntil(senders: readonly MessageSender[], deadline: number): Promise<void> {
   let nextChat = 1;
   const worker = async (target: MessageSender) => {
     while (Date.now() < deadline) {
@@ -87,9 +88,36 @@ async function realTime(): Promise<Figures> {
       });
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, () => worker(sender)));
+  await Promise.all(senders.flatMap((sender) => Array.from({ length: CONCURRENCY }, () => worker(sender))));
+}
+
+async function realTime(): Promise<Figures> {
+  const api = createFakeBotApi();
+  const { url } = await api.start();
+  const sender = createTelegramSender({ token: TOKEN, apiRoot: url });
+  const start = Date.now();
+  await sendUntil([sender], start + REAL_SECONDS * 1000);
   await api.close();
   return measure("real time, HTTP, 30/s", api.requests, start, REAL_SECONDS, 30, 0.97);
+}
+
+async function sharedThroughRedis(): Promise<Figures> {
+  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { maxRetriesPerRequest: 1 });
+  const keyPrefix = `broadcastkit-bench:telegram:${randomUUID()}`;
+  const api = createFakeBotApi();
+  const { url } = await api.start();
+  const rateLimiter = redisRateLimiter({ redis, keyPrefix });
+  const senders = [1, 2].map(() => createTelegramSender({ token: TOKEN, apiRoot: url, rateLimiter }));
+  const start = Date.now();
+  try {
+    await sendUntil(senders, start + REAL_SECONDS * 1000);
+  } finally {
+    const keys = await redis.keys(`${keyPrefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    await api.close();
+  }
+  return measure("two senders sharing Redis", api.requests, start, REAL_SECONDS, 30, 0.97);
 }
 
 async function simulatedPaid(): Promise<Figures> {
@@ -121,6 +149,6 @@ function report(f: Figures): boolean {
   return ok;
 }
 
-const results = [await realTime(), await simulatedPaid()];
+const results = [await realTime(), await simulatedPaid(), await sharedThroughRedis()];
 const allOk = results.map(report).every(Boolean);
 process.exitCode = allOk ? 0 : 1;

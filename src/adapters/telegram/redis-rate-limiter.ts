@@ -75,6 +75,9 @@ class RedisTelegramRateLimiter implements TelegramRateLimiter {
     const counters = await this.sharedCounters();
     const answeredLocally = await this.local.acquire(chatId);
     try {
+      // A ticket per call, not per attempt: waiting calls queue on their slot in ticket order.
+      const ticket = await counters.tickets.penalty("all", 1);
+      const slot = String(ticket.consumedPoints % this.slotCount);
       for (;;) {
         const pausedMs = await this.options.redis.pttl(this.pauseKey());
         if (pausedMs > 0) {
@@ -82,8 +85,7 @@ class RedisTelegramRateLimiter implements TelegramRateLimiter {
           await this.settings.sleep(pausedMs);
           continue;
         }
-        const slot = await this.takeSlot(counters);
-        if (slot === undefined) continue;
+        if (!(await this.takeSlot(counters, slot))) continue;
         const chat = await this.takeChat(counters, chatId);
         if (chat.type === "taken") {
           return () => {
@@ -110,17 +112,15 @@ class RedisTelegramRateLimiter implements TelegramRateLimiter {
     return `${this.prefix}:pause`;
   }
 
-  /** The slot taken; `undefined` after waiting for a busy one (the caller starts over: a 429 may have come meanwhile). */
-  private async takeSlot(counters: SharedCounters): Promise<string | undefined> {
-    const ticket = await counters.tickets.penalty("all", 1);
-    const slot = String(ticket.consumedPoints % this.slotCount);
+  /** `false` after waiting for the slot to free: the caller checks for a 429 pause before trying again. */
+  private async takeSlot(counters: SharedCounters, slot: string): Promise<boolean> {
     try {
       await counters.slots.consume(slot, 1);
-      return slot;
+      return true;
     } catch (rejection) {
       if (!counters.isRejection(rejection)) throw rejection;
       await this.settings.sleep(Math.max(1, rejection.msBeforeNext));
-      return undefined;
+      return false;
     }
   }
 
