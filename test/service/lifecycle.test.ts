@@ -1,5 +1,5 @@
 import { BROADCAST_STATUSES, type BroadcastStatus } from "broadcastkit";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { storeFactories } from "../support/stores.js";
 import { MINUTE, makeWorld, START, type World } from "./support/world.js";
 
@@ -44,12 +44,14 @@ function act(w: World, action: Action, id: number) {
 
 describe.each(storeFactories)("broadcast lifecycle on the $name store", (factory) => {
   let w: World;
-  beforeEach(async () => {
-    w = await makeWorld(factory);
-  });
-  afterEach(() => w.close());
 
+  // Each case drives its own broadcast and looks only at it, so the cases share one store.
   describe("every status change of SPEC §2", () => {
+    beforeAll(async () => {
+      w = await makeWorld(factory);
+    });
+    afterAll(() => w.close());
+
     it.each(cases.filter((c) => c.allowed))("$action moves $from to $to", async ({ action, from, to }) => {
       const b = await w.reach(from);
 
@@ -111,115 +113,122 @@ describe.each(storeFactories)("broadcast lifecycle on the $name store", (factory
     );
   });
 
-  describe("timestamps", () => {
-    it("start sets sentAt once; completion and cancel set completedAt", async () => {
-      const b = await w.started(2);
-      expect(b).toMatchObject({ status: "sending", sentAt: START, completedAt: null });
-      await w.service.pause(b.id);
-      w.clock.advance(MINUTE);
-      await w.service.resume(b.id);
-      expect((await w.broadcast(b.id)).sentAt).toEqual(START);
+  describe("with a store of its own", () => {
+    beforeEach(async () => {
+      w = await makeWorld(factory);
+    });
+    afterEach(() => w.close());
 
-      await w.settle();
+    describe("timestamps", () => {
+      it("start sets sentAt once; completion and cancel set completedAt", async () => {
+        const b = await w.started(2);
+        expect(b).toMatchObject({ status: "sending", sentAt: START, completedAt: null });
+        await w.service.pause(b.id);
+        w.clock.advance(MINUTE);
+        await w.service.resume(b.id);
+        expect((await w.broadcast(b.id)).sentAt).toEqual(START);
 
-      expect(await w.broadcast(b.id)).toMatchObject({
-        status: "sent",
-        sentAt: START,
-        completedAt: w.clock.now(),
+        await w.settle();
+
+        expect(await w.broadcast(b.id)).toMatchObject({
+          status: "sent",
+          sentAt: START,
+          completedAt: w.clock.now(),
+        });
+      });
+
+      it("a broadcast started with zero recipients is sent at once, with no job", async () => {
+        const b = await w.create(0);
+
+        const started = (await w.service.start(b.id))._unsafeUnwrap();
+
+        expect(started).toMatchObject({ status: "sent", sentAt: START, completedAt: START });
+        expect(w.queue.pending()).toEqual([]);
+      });
+
+      it("schedule refuses a time that is not in the future, on scheduledAt", async () => {
+        const b = await w.create(1);
+
+        const past = (await w.service.schedule(b.id, START))._unsafeUnwrapErr();
+        const garbage = (await w.service.schedule(b.id, "tomorrow"))._unsafeUnwrapErr();
+
+        expect(past).toEqual({
+          type: "validation",
+          issues: [{ path: "scheduledAt", message: "must be in the future" }],
+        });
+        expect(garbage).toMatchObject({ type: "validation", issues: [{ path: "scheduledAt" }] });
+        expect((await w.broadcast(b.id)).status).toBe("draft");
+      });
+
+      it("unschedule clears scheduledAt", async () => {
+        const b = await w.reach("scheduled");
+
+        const draft = (await w.service.unschedule(b.id))._unsafeUnwrap();
+
+        expect(draft).toMatchObject({ status: "draft", scheduledAt: null });
       });
     });
 
-    it("a broadcast started with zero recipients is sent at once, with no job", async () => {
-      const b = await w.create(0);
+    describe("lists", () => {
+      it("lists newest first, 50 to a page by default, filtered by status", async () => {
+        for (let i = 0; i < 3; i++) await w.create(1);
+        const started = await w.started(1);
 
-      const started = (await w.service.start(b.id))._unsafeUnwrap();
+        const all = (await w.service.list())._unsafeUnwrap();
+        const sending = (await w.service.list({ status: "sending" }))._unsafeUnwrap();
 
-      expect(started).toMatchObject({ status: "sent", sentAt: START, completedAt: START });
-      expect(w.queue.pending()).toEqual([]);
-    });
-
-    it("schedule refuses a time that is not in the future, on scheduledAt", async () => {
-      const b = await w.create(1);
-
-      const past = (await w.service.schedule(b.id, START))._unsafeUnwrapErr();
-      const garbage = (await w.service.schedule(b.id, "tomorrow"))._unsafeUnwrapErr();
-
-      expect(past).toEqual({
-        type: "validation",
-        issues: [{ path: "scheduledAt", message: "must be in the future" }],
+        expect(all.items.map((b) => b.id)).toEqual([
+          started.id,
+          started.id - 1,
+          started.id - 2,
+          started.id - 3,
+        ]);
+        expect(sending.items.map((b) => b.id)).toEqual([started.id]);
       });
-      expect(garbage).toMatchObject({ type: "validation", issues: [{ path: "scheduledAt" }] });
-      expect((await w.broadcast(b.id)).status).toBe("draft");
+
+      it("refuses a cursor the store did not issue, and a limit out of range, naming the field", async () => {
+        const b = await w.create(1);
+
+        const badCursor = (await w.service.list({ cursor: "not-a-cursor" }))._unsafeUnwrapErr();
+        const badLimit = (await w.service.listRecipients(b.id, { limit: 0 }))._unsafeUnwrapErr();
+
+        expect(badCursor).toMatchObject({ type: "validation", issues: [{ path: "cursor" }] });
+        expect(badLimit).toMatchObject({ type: "validation", issues: [{ path: "limit" }] });
+      });
     });
 
-    it("unschedule clears scheduledAt", async () => {
-      const b = await w.reach("scheduled");
+    describe("ids", () => {
+      it.each([0, -1, 1.5, Number.NaN, 2 ** 53])(
+        "refuses id %s on the path id before reaching the store",
+        async (id) => {
+          const calls = { ...w.faults.calls };
 
-      const draft = (await w.service.unschedule(b.id))._unsafeUnwrap();
+          const refused = (await w.service.get(id))._unsafeUnwrapErr();
 
-      expect(draft).toMatchObject({ status: "draft", scheduledAt: null });
-    });
-  });
+          expect(refused.type).toBe("validation");
+          expect(refused.type === "validation" && refused.issues.map((issue) => issue.path)).toContain("id");
+          expect(w.faults.calls).toEqual(calls);
+        },
+      );
 
-  describe("lists", () => {
-    it("lists newest first, 50 to a page by default, filtered by status", async () => {
-      for (let i = 0; i < 3; i++) await w.create(1);
-      const started = await w.started(1);
+      it("answers not_found for every operation on an id that does not exist", async () => {
+        const results = await Promise.all([
+          w.service.get(42),
+          w.service.start(42),
+          w.service.schedule(42, new Date(START.getTime() + MINUTE)),
+          w.service.unschedule(42),
+          w.service.pause(42),
+          w.service.resume(42),
+          w.service.cancel(42),
+          w.service.retryFailed(42),
+          w.service.getProgress(42),
+          w.service.updateProgress(42, { sentCount: 0, failedCount: 0 }),
+          w.service.listRecipients(42),
+        ]);
 
-      const all = (await w.service.list())._unsafeUnwrap();
-      const sending = (await w.service.list({ status: "sending" }))._unsafeUnwrap();
-
-      expect(all.items.map((b) => b.id)).toEqual([
-        started.id,
-        started.id - 1,
-        started.id - 2,
-        started.id - 3,
-      ]);
-      expect(sending.items.map((b) => b.id)).toEqual([started.id]);
-    });
-
-    it("refuses a cursor the store did not issue, and a limit out of range, naming the field", async () => {
-      const b = await w.create(1);
-
-      const badCursor = (await w.service.list({ cursor: "not-a-cursor" }))._unsafeUnwrapErr();
-      const badLimit = (await w.service.listRecipients(b.id, { limit: 0 }))._unsafeUnwrapErr();
-
-      expect(badCursor).toMatchObject({ type: "validation", issues: [{ path: "cursor" }] });
-      expect(badLimit).toMatchObject({ type: "validation", issues: [{ path: "limit" }] });
-    });
-  });
-
-  describe("ids", () => {
-    it.each([0, -1, 1.5, Number.NaN, 2 ** 53])(
-      "refuses id %s on the path id before reaching the store",
-      async (id) => {
-        const calls = { ...w.faults.calls };
-
-        const refused = (await w.service.get(id))._unsafeUnwrapErr();
-
-        expect(refused.type).toBe("validation");
-        expect(refused.type === "validation" && refused.issues.map((issue) => issue.path)).toContain("id");
-        expect(w.faults.calls).toEqual(calls);
-      },
-    );
-
-    it("answers not_found for every operation on an id that does not exist", async () => {
-      const results = await Promise.all([
-        w.service.get(42),
-        w.service.start(42),
-        w.service.schedule(42, new Date(START.getTime() + MINUTE)),
-        w.service.unschedule(42),
-        w.service.pause(42),
-        w.service.resume(42),
-        w.service.cancel(42),
-        w.service.retryFailed(42),
-        w.service.getProgress(42),
-        w.service.updateProgress(42, { sentCount: 0, failedCount: 0 }),
-        w.service.listRecipients(42),
-      ]);
-
-      for (const result of results)
-        expect(result._unsafeUnwrapErr()).toEqual({ type: "not_found", broadcastId: 42 });
+        for (const result of results)
+          expect(result._unsafeUnwrapErr()).toEqual({ type: "not_found", broadcastId: 42 });
+      });
     });
   });
 });
