@@ -406,6 +406,6 @@ describe.each(storeFactories)("the service against a model, on the $name store",
           }
         }),
       ),
-      { numRuns: runsFor(factory, 250) },
+      { numRuns: runsFor(factory, 250, 10) },
     ));
 });

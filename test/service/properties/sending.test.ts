@@ -92,7 +92,7 @@ describe.each(storeFactories)("sending a broadcast to the end on the $name store
       fc.asyncProperty(scenarioArb, (scenario) =>
         withStore(factory, async (store) => check(await sendToTheEnd(store, scenario), scenario)),
       ),
-      { numRuns: runsFor(factory, 200, 8) },
+      { numRuns: runsFor(factory, 150, 5) },
     );
 
   it("keeps counters adding up in every state it stores: sent + failed + pending = total", () =>
