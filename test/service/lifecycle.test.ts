@@ -120,7 +120,7 @@ describe.each(storeFactories)("broadcast lifecycle on the $name store", (factory
     afterEach(() => w.close());
 
     describe("timestamps", () => {
-      it("start sets sentAt once; completion and cancel set completedAt", async () => {
+      it("start sets sentAt once, a pause and resume keep it, and completion sets completedAt", async () => {
         const b = await w.started(2);
         expect(b).toMatchObject({ status: "sending", sentAt: START, completedAt: null });
         await w.service.pause(b.id);

@@ -307,9 +307,12 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
       const b = await w.started(4);
       w.faults.failNext("recordOutcomes");
 
-      const failed = await w.worker.handle({ broadcastId: b.id, onlyFailed: false });
-      expect(failed._unsafeUnwrapErr()).toMatchObject({ type: "storage" });
+      await w.runJobs();
+      expect(w.queue.pending()).toEqual([expect.objectContaining({ failedRuns: 1 })]);
       expect(await w.broadcast(b.id)).toMatchObject({ sentCount: 0, failedCount: 0 });
+      expect(w.logs.find((log) => log.level === "error")?.fields).toMatchObject({
+        operation: "recordOutcomes",
+      });
 
       await w.settle();
 
@@ -323,7 +326,8 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
       w = await makeWorld(factory, { batchSize: 2, guarantee: "at-most-once" });
       const b = await w.started(4);
       w.faults.failNext("recordOutcomes");
-      await w.worker.handle({ broadcastId: b.id, onlyFailed: false });
+      const crashed = await w.worker.handle({ broadcastId: b.id, onlyFailed: false });
+      expect(crashed._unsafeUnwrapErr()).toMatchObject({ type: "storage" });
 
       await w.settle();
 
