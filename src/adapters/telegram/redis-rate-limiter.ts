@@ -71,31 +71,24 @@ class RedisTelegramRateLimiter implements TelegramRateLimiter {
     this.slotCount = Math.max(1, Math.floor(overallPerSecond(settings)));
   }
 
+  /**
+   * The chat first, then the overall slot, taken last so the call leaves right after it. The
+   * chat's second restarts from the answer, so waiting for a slot cannot bring two messages to
+   * one chat closer than its gap.
+   */
   async acquire(chatId: ChatId): Promise<Answered> {
     const counters = await this.sharedCounters();
     const answeredLocally = await this.local.acquire(chatId);
     try {
-      // A ticket per call, not per attempt: waiting calls queue on their slot in ticket order.
+      const chat = await this.takeChat(counters, chatId);
+      // A ticket per call, not per attempt: calls waiting for a slot queue on it in ticket order.
       const ticket = await counters.tickets.penalty("all", 1);
       const slot = String(ticket.consumedPoints % this.slotCount);
-      for (;;) {
-        const pausedMs = await this.options.redis.pttl(this.pauseKey());
-        if (pausedMs > 0) {
-          await this.local.pause(pausedMs);
-          await this.settings.sleep(pausedMs);
-          continue;
-        }
-        if (!(await this.takeSlot(counters, slot))) continue;
-        const chat = await this.takeChat(counters, chatId);
-        if (chat.type === "taken") {
-          return () => {
-            answeredLocally();
-            this.holdUntilAnswered(counters, slot, chatId, chat.seconds);
-          };
-        }
-        // Another process sent to this chat meanwhile: this overall slot goes unused.
-        await this.settings.sleep(chat.waitMs);
-      }
+      await this.takeSlot(counters, slot);
+      return () => {
+        answeredLocally();
+        this.holdUntilAnswered(counters, slot, chatId, chat.seconds);
+      };
     } catch (error) {
       answeredLocally();
       throw error;
@@ -112,38 +105,49 @@ class RedisTelegramRateLimiter implements TelegramRateLimiter {
     return `${this.prefix}:pause`;
   }
 
-  /** `false` after waiting for the slot to free: the caller checks for a 429 pause before trying again. */
-  private async takeSlot(counters: SharedCounters, slot: string): Promise<boolean> {
-    try {
-      await counters.slots.consume(slot, 1);
-      return true;
-    } catch (rejection) {
-      if (!counters.isRejection(rejection)) throw rejection;
-      await this.settings.sleep(Math.max(1, rejection.msBeforeNext));
-      return false;
+  /** Waits out a 429 pause set by any process. */
+  private async waitForPause(): Promise<void> {
+    for (;;) {
+      const pausedMs = await this.options.redis.pttl(this.pauseKey());
+      if (pausedMs <= 0) return;
+      await this.local.pause(pausedMs);
+      await this.settings.sleep(pausedMs);
     }
   }
 
-  private async takeChat(
-    counters: SharedCounters,
-    chatId: ChatId,
-  ): Promise<{ type: "taken"; seconds: number } | { type: "busy"; waitMs: number }> {
+  private async takeSlot(counters: SharedCounters, slot: string): Promise<void> {
+    for (;;) {
+      await this.waitForPause();
+      try {
+        await counters.slots.consume(slot, 1);
+        return;
+      } catch (rejection) {
+        if (!counters.isRejection(rejection)) throw rejection;
+        await this.settings.sleep(Math.max(1, rejection.msBeforeNext));
+      }
+    }
+  }
+
+  /** Takes the chat's slot, waiting while another call (in any process) holds it; resolves to its duration. */
+  private async takeChat(counters: SharedCounters, chatId: ChatId): Promise<{ seconds: number }> {
     const { perChatPerSecond, perGroupPerMinute } = this.settings.limits;
     const gapMs = Math.max(1000 / perChatPerSecond, isGroupChat(chatId) ? 60_000 / perGroupPerMinute : 0);
     const seconds = Math.max(1, Math.ceil(gapMs / 1000));
-    try {
-      await counters.chats.consume(String(chatId), 1, { customDuration: seconds });
-      return { type: "taken", seconds };
-    } catch (rejection) {
-      if (!counters.isRejection(rejection)) throw rejection;
-      return { type: "busy", waitMs: Math.max(1, rejection.msBeforeNext) };
+    for (;;) {
+      try {
+        await counters.chats.consume(String(chatId), 1, { customDuration: seconds });
+        return { seconds };
+      } catch (rejection) {
+        if (!counters.isRejection(rejection)) throw rejection;
+        await this.settings.sleep(Math.max(1, rejection.msBeforeNext));
+      }
     }
   }
 
   /**
    * Restarts the slot's and the chat's second from the answer: Telegram received the call before
    * answering it, so counting from here keeps every window at Telegram's end within the limit,
-   * however late the call arrived there. Best effort: the slot already runs from when it was taken.
+   * however late the call arrived there. Best effort: the slots already run from when they were taken.
    */
   private holdUntilAnswered(
     counters: SharedCounters,

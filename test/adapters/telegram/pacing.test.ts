@@ -105,10 +105,9 @@ describe("a 429 pauses every send of the bot (simulated time)", () => {
 
   it("lets a later, shorter retry_after not cut the longer pause short", async () => {
     const { api, sender } = simulated();
-    const limiterSender = sender;
     api.answerChat(1, botAnswers.tooManyRequests(10));
     api.answerChat(2, botAnswers.tooManyRequests(1));
-    await sendAll(limiterSender, [1, 2, 3]);
+    await sendAll(sender, [1, 2, 3]);
     const first = api.requests[0]?.at.getTime() ?? 0;
     expect(api.requests[2]?.at.getTime()).toBeGreaterThanOrEqual(first + 10_000);
   });
@@ -128,5 +127,19 @@ describe("pacing in real time, over HTTP, with concurrent sends", () => {
     expect(results.every((r) => r.status === "delivered")).toBe(true);
     expect(api.requests).toHaveLength(30);
     expect(mostInAnyWindow(api.requests, 1000)).toBeLessThanOrEqual(20);
+  });
+
+  it("holds back every waiting send until a 429's retry_after has passed", async () => {
+    api.reset();
+    const sender = createTelegramSender({ token: TOKEN, apiRoot });
+    api.answerChat(1, botAnswers.tooManyRequests(1));
+    const results = await Promise.all(distinctChats(10).map((chat) => sender.send(message(chat))));
+    expect(results[0]).toMatchObject({ retryAfterMs: 1000 });
+    expect(results.slice(1).every((r) => r.status === "delivered")).toBe(true);
+
+    const [throttled, ...after] = api.requests;
+    expect(throttled?.status).toBe(429);
+    expect(after).toHaveLength(9);
+    expect(after.every((r) => r.at.getTime() - (throttled?.at.getTime() ?? 0) >= 1000)).toBe(true);
   });
 });

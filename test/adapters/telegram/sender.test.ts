@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTelegramSender } from "../../../src/adapters/telegram/index.js";
+import { renderTemplate } from "../../../src/core/template.js";
 import { botAnswers, closedPortUrl, createFakeBotApi } from "../../../src/testing/fake-bot-api.js";
 import { message, TOKEN } from "./support.js";
 
@@ -36,6 +37,18 @@ describe("createTelegramSender over HTTP: deliveries", () => {
       body: { chat_id: -1001, text: "<b>hi</b>", parse_mode: "HTML" },
     });
     expect(api.requests[0]?.body).not.toHaveProperty("allow_paid_broadcast");
+  });
+
+  it("sends the rendered text as it is: a variable escaped for HTML or MarkdownV2 arrives escaped", async () => {
+    const telegram = sender();
+    const html = renderTemplate("<b>Hi</b> {{name}}", { name: "<i>Bob</i> & co" }, "HTML");
+    const markdown = renderTemplate("*Hi* {{name}}", { name: "_Bob_ 1.5!" }, "MarkdownV2");
+    await telegram.send({ ...message(1, html), parseMode: "HTML" });
+    await telegram.send({ ...message(2, markdown), parseMode: "MarkdownV2" });
+    expect(api.requests.map((r) => [r.body.text, r.body.parse_mode])).toEqual([
+      ["<b>Hi</b> &lt;i&gt;Bob&lt;/i&gt; &amp; co", "HTML"],
+      ["*Hi* \\_Bob\\_ 1\\.5\\!", "MarkdownV2"],
+    ]);
   });
 
   it("sends a channel's @username as it is", async () => {
