@@ -74,14 +74,18 @@ describe("classifyTelegramError: refusals of one recipient are permanent", () =>
 
 describe("classifyTelegramError: refusals of the message itself are content failures", () => {
   it.each([
-    "Bad Request: can't parse entities: Unsupported start tag \"foo\" at byte offset 0",
+    'Bad Request: can\'t parse entities: Unsupported start tag "foo" at byte offset 0',
     "Bad Request: can't parse entities: Character '.' is reserved and must be escaped with the preceding '\\'",
     "Bad Request: message is too long",
     "Bad Request: message text is empty",
     "Bad Request: text must be non-empty",
     "Bad Request: unsupported parse_mode",
   ])("400 %s -> content", (description) => {
-    expect(classifyTelegramError(answer(400, description))).toEqual({ status: "failed", kind: "content", description });
+    expect(classifyTelegramError(answer(400, description))).toEqual({
+      status: "failed",
+      kind: "content",
+      description,
+    });
   });
 
   it.each([
@@ -128,7 +132,9 @@ describe("classifyTelegramError: what may work later is transient", () => {
   });
 
   it("matches descriptions whatever their case", () => {
-    expect(classifyTelegramError(answer(403, "FORBIDDEN: BOT WAS BLOCKED BY THE USER")).kind).toBe("permanent");
+    expect(classifyTelegramError(answer(403, "FORBIDDEN: BOT WAS BLOCKED BY THE USER")).kind).toBe(
+      "permanent",
+    );
   });
 });
 
@@ -178,7 +184,10 @@ describe("classifyTelegramError: invariants", () => {
     expect(classifyTelegramError(input)).toEqual(result);
   });
 
-  test.prop([fc.integer({ min: 500, max: 599 }), fc.string()])("never fails a recipient for a 5xx", (code, text) => {
-    expect(classifyTelegramError(answer(code, text)).kind).toBe("transient");
-  });
+  test.prop([fc.integer({ min: 500, max: 599 }), fc.string()])(
+    "never fails a recipient for a 5xx",
+    (code, text) => {
+      expect(classifyTelegramError(answer(code, text)).kind).toBe("transient");
+    },
+  );
 });
