@@ -72,9 +72,10 @@ function bindable(column: PatchColumn): unknown {
 
 function openDatabase(filename: string): Database {
   const db = new BetterSqlite3(filename);
+  // First, so that switching to WAL waits for another process opening the same file.
+  db.pragma("busy_timeout = 5000");
   if (filename !== ":memory:" && filename !== "") db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
-  db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
   return db;
 }
@@ -115,14 +116,13 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return statements;
   };
 
-  async function idle(): Promise<void> {
+  /**
+   * Runs `work` once no creation holds the connection. The check and the work happen in one
+   * synchronous step: no other call can start a transaction in between.
+   */
+  async function exclusive<T>(work: (s: SqliteStatements) => T): Promise<T> {
     while (creating !== null) await creating.catch(() => undefined);
-  }
-
-  /** Every method starts here: after any creation holding the connection, with the schema ready. */
-  async function enter(): Promise<SqliteStatements> {
-    await idle();
-    return ready();
+    return work(ready());
   }
 
   const readBroadcast = (row: BroadcastRow | undefined): Broadcast | null =>
@@ -363,80 +363,83 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
   return {
     async createBroadcast(input: NewBroadcast, source: RecipientSource): Promise<Broadcast> {
-      await enter();
-      if (!isAsyncOnly(source)) return createFromIterable.immediate(input, source);
-      const running = createFromAsyncIterable(input, source);
-      creating = running;
+      // The running creation comes back boxed: returned bare, `exclusive` would await it.
+      const started = await exclusive((): Broadcast | { readonly running: Promise<Broadcast> } => {
+        if (!isAsyncOnly(source)) return createFromIterable.immediate(input, source);
+        const running = createFromAsyncIterable(input, source);
+        creating = running;
+        return { running };
+      });
+      if (!("running" in started)) return started;
       try {
-        return await running;
+        return await started.running;
       } finally {
-        if (creating === running) creating = null;
+        if (creating === started.running) creating = null;
       }
     },
 
-    async getBroadcast(id: number): Promise<Broadcast | null> {
-      return readBroadcast((await enter()).getBroadcast.get(id));
+    getBroadcast(id: number): Promise<Broadcast | null> {
+      return exclusive((s) => readBroadcast(s.getBroadcast.get(id)));
     },
 
-    async listBroadcasts(query: ListBroadcastsQuery): Promise<Page<Broadcast>> {
-      const s = await enter();
-      const before = query.cursor === undefined ? MAX_ID : decodeCursor(query.cursor, "b");
-      const limit = Math.max(0, Math.floor(query.limit));
-      if (limit === 0) return { items: [], nextCursor: null };
-      const rows =
-        query.status === undefined
-          ? s.listBroadcasts.all(before, limit + 1)
-          : s.listBroadcastsByStatus.all(query.status, before, limit + 1);
-      const more = rows.length > limit;
-      const items = (more ? rows.slice(0, limit) : rows).map((row) => toBroadcast(row, jsonText));
-      const last = items[items.length - 1];
-      return { items, nextCursor: more && last !== undefined ? encodeCursor("b", last.id) : null };
+    listBroadcasts(query: ListBroadcastsQuery): Promise<Page<Broadcast>> {
+      return exclusive((s) => {
+        const before = query.cursor === undefined ? MAX_ID : decodeCursor(query.cursor, "b");
+        const limit = Math.max(0, Math.floor(query.limit));
+        if (limit === 0) return { items: [], nextCursor: null };
+        const rows =
+          query.status === undefined
+            ? s.listBroadcasts.all(before, limit + 1)
+            : s.listBroadcastsByStatus.all(query.status, before, limit + 1);
+        const more = rows.length > limit;
+        const items = (more ? rows.slice(0, limit) : rows).map((row) => toBroadcast(row, jsonText));
+        const last = items[items.length - 1];
+        return { items, nextCursor: more && last !== undefined ? encodeCursor("b", last.id) : null };
+      });
     },
 
-    async listRecipients(broadcastId: number, query: ListRecipientsQuery): Promise<Page<Recipient> | null> {
-      await enter();
-      return listRecipientsTx.deferred(broadcastId, query);
+    listRecipients(broadcastId: number, query: ListRecipientsQuery): Promise<Page<Recipient> | null> {
+      return exclusive(() => listRecipientsTx.deferred(broadcastId, query));
     },
 
-    async updateBroadcast(id, expectedStatus, patch): Promise<UpdateResult> {
-      await enter();
-      return updateTx.immediate(id, expectedStatus, patch);
+    updateBroadcast(id, expectedStatus, patch): Promise<UpdateResult> {
+      return exclusive(() => updateTx.immediate(id, expectedStatus, patch));
     },
 
-    async findDueScheduled(now: Date, limit: number): Promise<Broadcast[]> {
-      const rows = (await enter()).findDue.all(now.getTime(), Math.max(0, Math.floor(limit)));
-      return rows.map((row) => toBroadcast(row, jsonText));
+    findDueScheduled(now: Date, limit: number): Promise<Broadcast[]> {
+      return exclusive((s) =>
+        s.findDue.all(now.getTime(), Math.max(0, Math.floor(limit))).map((row) => toBroadcast(row, jsonText)),
+      );
     },
 
-    async claimRecipients(request: ClaimRequest): Promise<ClaimResult> {
-      await enter();
-      return claimTx.immediate(request);
+    claimRecipients(request: ClaimRequest): Promise<ClaimResult> {
+      return exclusive(() => claimTx.immediate(request));
     },
 
-    async recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
-      await enter();
-      try {
-        return recordTx.immediate(request);
-      } catch (error) {
-        if (error instanceof LeaseLost) return { type: "lease_lost", recipientIds: error.recipientIds };
-        throw error;
-      }
+    recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
+      return exclusive(() => {
+        try {
+          return recordTx.immediate(request);
+        } catch (error) {
+          if (error instanceof LeaseLost) return { type: "lease_lost", recipientIds: error.recipientIds };
+          throw error;
+        }
+      });
     },
 
-    async resetFailedRecipients(request: ResetFailedRequest): Promise<ResetFailedResult> {
-      await enter();
-      return resetTx.immediate(request);
+    resetFailedRecipients(request: ResetFailedRequest): Promise<ResetFailedResult> {
+      return exclusive(() => resetTx.immediate(request));
     },
 
     async migrate(): Promise<readonly number[]> {
-      await idle();
+      while (creating !== null) await creating.catch(() => undefined);
       const applied = migrateSqlite(db);
       migrated = true;
       return applied;
     },
 
     async close(): Promise<void> {
-      await idle();
+      while (creating !== null) await creating.catch(() => undefined);
       if (owned && db.open) db.close();
     },
   };

@@ -1,0 +1,221 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import Database from "better-sqlite3";
+import { progressOf } from "broadcastkit";
+import { createSqliteStore, SQLITE_MIGRATIONS } from "broadcastkit/sqlite";
+import { afterAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const directory = mkdtempSync(join(tmpdir(), "bk-sqlite-migrations-"));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+let files = 0;
+const freshFile = () => join(directory, `db-${++files}.sqlite`);
+
+const ALL_VERSIONS = SQLITE_MIGRATIONS.map((m) => m.version);
+
+const tables = (db: Database.Database): string[] =>
+  (
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+      name: string;
+    }[]
+  )
+    .map((r) => r.name)
+    .filter((name) => name !== "sqlite_sequence");
+
+/** The seed's table before its migration 0010, as Django creates it on SQLite. */
+const LEGACY_TABLE = `
+  CREATE TABLE broadcasts (
+    id integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+    created_by integer NULL,
+    message text NOT NULL,
+    status varchar(20) NOT NULL,
+    recipient_count integer NOT NULL,
+    sent_count integer NOT NULL,
+    failed_count integer NOT NULL,
+    created_at datetime NOT NULL,
+    scheduled_at datetime NULL,
+    sent_at datetime NULL,
+    completed_at datetime NULL
+  )`;
+
+const LEGACY_ROWS = [
+  [
+    1,
+    7,
+    "Welcome!",
+    "sent",
+    500,
+    500,
+    0,
+    "2024-12-27 10:00:00.123456",
+    null,
+    "2024-12-27 10:01:00",
+    "2024-12-27 10:05:00",
+  ],
+  [
+    2,
+    7,
+    "Promo <b>50%</b>",
+    "sending",
+    500,
+    450,
+    40,
+    "2024-12-27 11:00:00",
+    null,
+    "2024-12-27 11:00:30",
+    null,
+  ],
+  [
+    3,
+    null,
+    "'; DROP TABLE broadcasts; --",
+    "cancelled",
+    10,
+    0,
+    0,
+    "2024-12-26 09:00:00",
+    null,
+    null,
+    "2024-12-26 09:30:00",
+  ],
+  [5, 9, "Later", "scheduled", 3, 0, 0, "2024-12-27 12:00:00", "2025-01-01 00:00:00", null, null],
+] as const;
+
+describe("SQLite migrations", () => {
+  it("apply every version once; migrating again applies nothing and keeps the data", async () => {
+    const store = createSqliteStore({ filename: freshFile() });
+    expect(await store.migrate()).toEqual(ALL_VERSIONS);
+    const created = await store.createBroadcast(
+      {
+        message: { text: "kept" },
+        status: "draft",
+        scheduledAt: null,
+        createdBy: null,
+        errorThreshold: null,
+        createdAt: new Date(0),
+      },
+      [{ recipientId: 1, chatId: 1 }],
+    );
+    expect(await store.migrate()).toEqual([]);
+    expect(await store.getBroadcast(created.id)).toEqual(created);
+    await store.close();
+  });
+
+  it("run on first use by default, and never with migrate: false until migrate() is called", async () => {
+    const db = new Database(":memory:");
+    const store = createSqliteStore({ db, migrate: false });
+    await expect(store.getBroadcast(1)).rejects.toThrow(/no such table/);
+    expect(tables(db)).toEqual([]);
+    expect(await store.migrate()).toEqual(ALL_VERSIONS);
+    expect(await store.getBroadcast(1)).toBeNull();
+    expect(tables(db)).toEqual(["broadcast_recipients", "broadcastkit_schema_migrations", "broadcasts"]);
+
+    const other = new Database(":memory:");
+    expect(await createSqliteStore({ db: other }).getBroadcast(1)).toBeNull();
+    expect(tables(other)).toContain("broadcast_recipients");
+  });
+
+  it("are applied once when several processes open a new file at the same time", async () => {
+    const filename = freshFile();
+    const script = fileURLToPath(new URL("./fixtures/migrate-file.ts", import.meta.url));
+    const outputs = await Promise.all(
+      Array.from({ length: 3 }, () => run(process.execPath, ["--import", "tsx", script, filename])),
+    );
+    const applied = outputs.map((o) => JSON.parse(o.stdout) as number[]);
+    expect(applied.filter((versions) => versions.length > 0)).toEqual([ALL_VERSIONS]);
+    const db = new Database(filename, { readonly: true });
+    const rows = db.prepare("SELECT version FROM broadcastkit_schema_migrations ORDER BY version").all();
+    expect(rows).toEqual(ALL_VERSIONS.map((version) => ({ version })));
+    expect(db.prepare("SELECT count(*) AS n FROM broadcasts").get()).toEqual({ n: 3 });
+    db.close();
+  }, 60_000);
+
+  describe("adopting the seed's pre-0010 broadcasts table", () => {
+    function legacyDatabase(): Database.Database {
+      const db = new Database(":memory:");
+      db.exec(LEGACY_TABLE);
+      const insert = db.prepare("INSERT INTO broadcasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      for (const row of LEGACY_ROWS) insert.run(...row);
+      return db;
+    }
+
+    it("keeps every row intact, with an empty error log and no per-error counts", async () => {
+      const db = legacyDatabase();
+      const store = createSqliteStore({ db });
+      expect(await store.migrate()).toEqual(ALL_VERSIONS);
+
+      const utc = (text: string) => new Date(`${text.replace(" ", "T")}Z`);
+      for (const [
+        id,
+        createdBy,
+        message,
+        status,
+        total,
+        sent,
+        failed,
+        createdAt,
+        scheduledAt,
+        sentAt,
+        completedAt,
+      ] of LEGACY_ROWS) {
+        expect(await store.getBroadcast(id)).toEqual({
+          id,
+          status,
+          message: { text: message },
+          createdBy,
+          errorThreshold: null,
+          totalRecipients: total,
+          sentCount: sent,
+          failedCount: failed,
+          errorCounts: {},
+          errorLog: [],
+          pauseReason: null,
+          createdAt: utc(createdAt),
+          scheduledAt: scheduledAt === null ? null : utc(scheduledAt),
+          sentAt: sentAt === null ? null : utc(sentAt),
+          completedAt: completedAt === null ? null : utc(completedAt),
+          version: 1,
+        });
+      }
+      const raw = db.prepare("SELECT DISTINCT error_log FROM broadcasts").all();
+      expect(raw).toEqual([{ error_log: "[]" }]);
+      expect(progressOf((await store.getBroadcast(2))!)).toMatchObject({
+        pendingCount: 10,
+        progressPct: 90,
+        errorSummary: "40 failed",
+      });
+    });
+
+    it("goes on issuing ids after the adopted ones and lists old and new together", async () => {
+      const store = createSqliteStore({ db: legacyDatabase() });
+      const created = await store.createBroadcast(
+        {
+          message: { text: "new" },
+          status: "draft",
+          scheduledAt: null,
+          createdBy: "admin",
+          errorThreshold: null,
+          createdAt: new Date(0),
+        },
+        [{ recipientId: "u-1", chatId: "@channel_name" }],
+      );
+      expect(created.id).toBe(6);
+      const page = await store.listBroadcasts({ limit: 10 });
+      expect(page.items.map((b) => b.id)).toEqual([6, 5, 3, 2, 1]);
+      expect(await store.migrate()).toEqual([]);
+    });
+
+    it("refuses a broadcasts table that is neither its own nor the seed's, and leaves it alone", async () => {
+      const db = new Database(":memory:");
+      db.exec("CREATE TABLE broadcasts (name TEXT); INSERT INTO broadcasts VALUES ('mine');");
+      const store = createSqliteStore({ db });
+      await expect(store.getBroadcast(1)).rejects.toThrow(/refusing to change it/);
+      expect(db.prepare("SELECT * FROM broadcasts").all()).toEqual([{ name: "mine" }]);
+      expect(tables(db)).toEqual(["broadcasts"]);
+    });
+  });
+});
