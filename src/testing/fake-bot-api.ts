@@ -76,7 +76,7 @@ export interface RecordedBotRequest {
   readonly chatId: ChatId | undefined;
   /** The parsed request body (JSON or form fields). */
   readonly body: Readonly<Record<string, unknown>>;
-  /** The answer given; `undefined` for a hang-up. */
+  /** The HTTP status answered; `undefined` while the answer is pending, for a hang-up, or when the client gave up first. */
   readonly status: number | undefined;
   /** `retry_after` of a 429 answer, in seconds. */
   readonly retryAfter?: number;
@@ -104,7 +104,7 @@ export interface FakeBotApi {
    * manual clock it makes simulated-time tests and benchmarks exact. Works without `start()`.
    */
   readonly fetch: typeof globalThis.fetch;
-  /** Every call received, in arrival order. */
+  /** Every call received, in arrival order (listed as it arrives, completed when answered). */
   readonly requests: readonly RecordedBotRequest[];
   /** The next calls to `chatId` get these answers, one each, in order; then the default. */
   answerChat(chatId: ChatId, ...answers: BotAnswer[]): FakeBotApi;
@@ -121,6 +121,8 @@ interface Reply {
   readonly body: string;
   readonly contentType: string;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 type Handled = { readonly type: "reply"; readonly reply: Reply } | { readonly type: "hangUp" };
 
@@ -175,8 +177,11 @@ export function createFakeBotApi(options: FakeBotApiOptions = {}): FakeBotApi {
     const match = /^\/bot([^/]+)\/([A-Za-z]+)\/?$/.exec(path);
     const method = match?.[2] ?? "";
     const chatId = chatIdOf(body.chat_id);
+    // Listed on arrival, answered when the answer goes out: slow answers keep arrival order.
+    const entry: Mutable<RecordedBotRequest> = { at, method, chatId, body, status: undefined };
+    requests.push(entry);
     const record = (status: number | undefined, extra: Partial<RecordedBotRequest> = {}) => {
-      requests.push({ at, method, chatId, body, status, ...extra });
+      Object.assign(entry, { status, ...extra });
     };
     if (
       match === null ||

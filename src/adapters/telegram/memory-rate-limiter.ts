@@ -13,6 +13,7 @@ import {
  */
 interface Sent {
   at: number;
+  answered: boolean;
 }
 
 interface ChatPace {
@@ -22,6 +23,11 @@ interface ChatPace {
   last: Sent;
   readonly gapMs: number;
 }
+
+type GuardOutcome =
+  | { readonly type: "sent"; readonly sent: Sent }
+  | { readonly type: "paused" }
+  | { readonly type: "chatBusy"; readonly freeAt: number };
 
 /** Below this many remembered chats, idle ones are not swept (sweeping is O(chats)). */
 const MIN_SWEEP_SIZE = 1024;
@@ -34,12 +40,13 @@ const MIN_SWEEP_SIZE = 1024;
  *   and sleeps until it. Slots are absolute, so calls are spread evenly and a late timer does not
  *   slow every later message.
  * - Guard: before it sends, a call looks at the message `limit` places back, and waits until one
- *   second (plus margin) has passed since that message's answer came back (or since it left, while
- *   it is still in flight). Telegram received that message before answering it, and will receive
- *   this one after it leaves, so no one-second window at Telegram's end holds more than the limit,
- *   whatever the network's jitter or a stalled event loop. The cost is one round trip per second
- *   (1 % at 10 ms).
- * Each chat keeps its own gap the same way (1 s; 3 s for groups: 20 per minute).
+ *   second (plus margin) has passed since that message's answer came back. Telegram received that
+ *   message before answering it, and will receive this one after it leaves, so no one-second
+ *   window at Telegram's end holds more than the limit, whatever the network's jitter or a stalled
+ *   event loop. The cost is one round trip per second (1 % at 10 ms). A message still in flight
+ *   counts from when it left: one hanging call must not stall the whole bot until its timeout.
+ * Each chat keeps its own gap the same way (1 s; 3 s for groups: 20 per minute), and waits for its
+ * previous message's answer: that stalls only the one chat.
  *
  * A 429 pause moves every booking past its end. On a manual clock with a `sleep` that advances
  * it, the same code paces simulated time exactly.
@@ -59,6 +66,11 @@ class MemoryRateLimiter implements TelegramRateLimiter {
   private pausedUntil = Number.NEGATIVE_INFINITY;
   private readonly chats = new Map<string, ChatPace>();
   private sweepAt = MIN_SWEEP_SIZE;
+  /**
+   * Calls pass the guard one at a time, in the order they woke: only the first waits on a timer.
+   * (Each waiting on its own, every answer would wake every waiting call.)
+   */
+  private guardLine: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly settings: RateLimiterSettings) {
     this.limit = Math.max(1, Math.floor(overallPerSecond(settings)));
@@ -68,16 +80,22 @@ class MemoryRateLimiter implements TelegramRateLimiter {
 
   async acquire(chatId: ChatId): Promise<Answered> {
     const key = String(chatId);
+    let chatFreeAt: number | undefined;
     for (;;) {
-      const slot = this.book(key, chatId);
+      const slot = this.book(key, chatId, chatFreeAt);
       await this.sleepUntil(slot);
-      const sent = await this.waitForGuard(key, chatId);
-      if (sent !== undefined) {
+      const turn = this.guardLine.then(() => this.passGuard(key, chatId));
+      this.guardLine = turn.catch(() => undefined);
+      const outcome = await turn;
+      if (outcome.type === "sent") {
+        const { sent } = outcome;
         return () => {
           sent.at = Math.max(sent.at, this.now());
+          sent.answered = true;
         };
       }
-      // A 429 arrived while this call waited: book again, after the pause.
+      // A 429 began, or the chat's last message was answered late: book again.
+      chatFreeAt = outcome.type === "chatBusy" ? outcome.freeAt : undefined;
     }
   }
 
@@ -99,38 +117,53 @@ class MemoryRateLimiter implements TelegramRateLimiter {
     let chat = this.chats.get(key);
     if (chat === undefined) {
       const never = Number.NEGATIVE_INFINITY;
-      chat = { bookedUntil: never, last: { at: never }, gapMs: chatGapMs(this.settings.limits, chatId) };
+      chat = {
+        bookedUntil: never,
+        last: { at: never, answered: true },
+        gapMs: chatGapMs(this.settings.limits, chatId),
+      };
       this.chats.set(key, chat);
     }
     return chat;
   }
 
-  private book(key: string, chatId: ChatId): number {
+  /**
+   * Books the call's slot. `chatFreeAt`, on booking again after the chat was found busy, replaces
+   * the chat's reservation (the call's own earlier one) by when the chat is actually free.
+   */
+  private book(key: string, chatId: ChatId, chatFreeAt?: number): number {
     const chat = this.chatPace(key, chatId);
-    const slot = Math.max(this.now(), this.pausedUntil, this.nextSlot, chat.bookedUntil);
-    this.nextSlot = slot + this.slotMs;
-    chat.bookedUntil = slot + chat.gapMs;
+    const overall = Math.max(this.now(), this.pausedUntil, this.nextSlot);
+    // A call held back by its chat, not by the bot, takes a slot of its own and leaves the
+    // bot's slots to other chats (the guard still counts it against the overall limit).
+    const slot = Math.max(overall, chatFreeAt ?? chat.bookedUntil);
+    if (slot === overall) this.nextSlot = slot + this.slotMs;
+    chat.bookedUntil = Math.max(chat.bookedUntil, slot + chat.gapMs);
     return slot;
   }
 
-  /** Waits until the guard allows a message now and records it; `undefined` when a pause began meanwhile. */
-  private async waitForGuard(key: string, chatId: ChatId): Promise<Sent | undefined> {
+  /**
+   * Waits until the overall window allows a message now and records it. Sends the call back to
+   * booking when a pause began, or when its chat is not free yet (it leaves the line rather than
+   * hold up other chats).
+   */
+  private async passGuard(key: string, chatId: ChatId): Promise<GuardOutcome> {
     for (;;) {
       const now = this.now();
-      if (now < this.pausedUntil) return undefined;
+      if (now < this.pausedUntil) return { type: "paused" };
       const chat = this.chatPace(key, chatId);
+      // A chat's previous message still in flight keeps it busy: a chat waits for answers.
+      const chatFreeAt = (chat.last.answered ? chat.last.at : Math.max(chat.last.at, now)) + chat.gapMs;
+      if (chatFreeAt > now) return { type: "chatBusy", freeAt: chatFreeAt };
       const oldest = this.sent.length < this.limit ? undefined : this.sent[this.head];
-      const freeAt = Math.max(
-        chat.last.at + chat.gapMs,
-        oldest === undefined ? now : oldest.at + this.windowMs,
-      );
-      if (freeAt <= now) return this.record(chat, now);
-      await this.sleepUntil(freeAt);
+      const windowFreeAt = oldest === undefined ? now : oldest.at + this.windowMs;
+      if (windowFreeAt <= now) return { type: "sent", sent: this.record(chat, now) };
+      await this.sleepUntil(windowFreeAt);
     }
   }
 
   private record(chat: ChatPace, now: number): Sent {
-    const sent: Sent = { at: now };
+    const sent: Sent = { at: now, answered: false };
     if (this.sent.length < this.limit) {
       this.sent.push(sent);
     } else {
@@ -145,7 +178,9 @@ class MemoryRateLimiter implements TelegramRateLimiter {
   /** Forgets chats that no longer hold anything back, so a million-chat broadcast does not keep a million entries. */
   private sweep(now: number): void {
     for (const [key, chat] of this.chats) {
-      if (chat.bookedUntil <= now && chat.last.at + chat.gapMs <= now) this.chats.delete(key);
+      if (chat.bookedUntil <= now && chat.last.answered && chat.last.at + chat.gapMs <= now) {
+        this.chats.delete(key);
+      }
     }
     this.sweepAt = Math.max(MIN_SWEEP_SIZE, this.chats.size * 2);
   }

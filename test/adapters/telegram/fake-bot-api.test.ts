@@ -134,6 +134,20 @@ describe("createFakeBotApi over HTTP", () => {
     await expect(call).rejects.toThrow();
   });
 
+  it("lists calls in arrival order, a slow one before a faster one that came after it", async () => {
+    api = createFakeBotApi();
+    api.answerChat(1, botAnswers.slow(200));
+    const slow = post(api.fetch, "http://fake/bot1:x/sendMessage", { chat_id: 1, text: "a" });
+    const fast = post(api.fetch, "http://fake/bot1:x/sendMessage", { chat_id: 2, text: "b" });
+    await fast;
+    expect(api.requests.map((r) => [r.chatId, r.status])).toEqual([
+      [1, undefined],
+      [2, 200],
+    ]);
+    await slow;
+    expect(api.requests[0]?.status).toBe(200);
+  });
+
   it("closes the connection without an answer for hangUp", async () => {
     api = createFakeBotApi();
     const { url } = await api.start();

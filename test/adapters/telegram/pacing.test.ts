@@ -129,6 +129,32 @@ describe("pacing in real time, over HTTP, with concurrent sends", () => {
     expect(mostInAnyWindow(api.requests, 1000)).toBeLessThanOrEqual(20);
   });
 
+  it("does not hold other chats back while one chat waits its second", async () => {
+    api.reset();
+    const sender = createTelegramSender({ token: TOKEN, apiRoot });
+    await Promise.all([5, 5, 6, 7].map((chat) => sender.send(message(chat))));
+    expect(api.requests.map((r) => r.chatId)).toEqual([5, 6, 7, 5]);
+  });
+
+  it("counts a chat's gap from its last message's answer, not from when it left", async () => {
+    api.reset();
+    const sender = createTelegramSender({ token: TOKEN, apiRoot, limits: { perChatPerSecond: 10 } });
+    api.answerChat(5, botAnswers.slow(300));
+    await Promise.all([sender.send(message(5)), sender.send(message(5))]);
+    const [first, second] = api.requests;
+    // 300 ms to answer the first, then the chat's 100 ms gap.
+    expect((second?.at.getTime() ?? 0) - (first?.at.getTime() ?? 0)).toBeGreaterThanOrEqual(400);
+  });
+
+  it("counts the overall window from answers: a slow answer holds the next window back", async () => {
+    api.reset();
+    const sender = createTelegramSender({ token: TOKEN, apiRoot, limits: { perSecond: 2 } });
+    api.answerChat(1, botAnswers.slow(300));
+    await Promise.all([1, 2, 3].map((chat) => sender.send(message(chat))));
+    const [first, , third] = api.requests;
+    expect((third?.at.getTime() ?? 0) - (first?.at.getTime() ?? 0)).toBeGreaterThanOrEqual(1300);
+  });
+
   it("holds back every waiting send until a 429's retry_after has passed", async () => {
     api.reset();
     const sender = createTelegramSender({ token: TOKEN, apiRoot });
