@@ -98,6 +98,25 @@ export function createSendWorker(options: SendWorkerOptions): SendWorker {
         return end("waiting", "sending", { jobId: queued.value.jobId, runAt: retryAt });
       }
 
+      // A cancel or pause stored between the read above and the claim must stop this batch too:
+      // only a batch claimed while the broadcast was still sending counts as in flight.
+      const recheck = await adapterCall(logger, "getBroadcast", () => store.getBroadcast(broadcastId));
+      if (recheck.isErr()) return err(recheck.error);
+      if (recheck.value?.status !== "sending") {
+        const released = recipients.map(({ recipientId }) => ({ type: "released" as const, recipientId }));
+        const releasing = await adapterCall(logger, "recordOutcomes", () =>
+          store.recordOutcomes({
+            broadcastId,
+            epoch,
+            outcomes: released,
+            now: clock.now(),
+            errorLogLimit: settings.errorLogLimit,
+          }),
+        );
+        if (releasing.isErr()) return err(releasing.error);
+        return end(recheck.value === null ? "not_found" : "not_sending", recheck.value?.status ?? null);
+      }
+
       const sent = await sendBatch(delivery, batchMessage(broadcast, now), recipients);
       const recordedAt = clock.now();
       const recorded = await adapterCall(logger, "recordOutcomes", () =>

@@ -238,9 +238,22 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
         expect.objectContaining({
           job: { broadcastId: b.id, onlyFailed: false },
           dueAt: new Date(START.getTime() + MINUTE),
-          dedupeKey: `send:${b.id}`,
+          dedupeKey: `send:${b.id}:later`,
         }),
       ]);
+    });
+
+    it("runs a resume at once, not folded into a continuation waiting for a retry", async () => {
+      w = await makeWorld(factory);
+      w.respondWith(() => transient());
+      const b = await w.started(3);
+      await w.runJobs();
+      (await w.service.pause(b.id))._unsafeUnwrap();
+      (await w.service.resume(b.id))._unsafeUnwrap();
+
+      expect(w.queue.pending().map((p) => p.dueAt)).toEqual(
+        expect.arrayContaining([START, new Date(START.getTime() + MINUTE)]),
+      );
     });
   });
 
