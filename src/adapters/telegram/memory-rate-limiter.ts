@@ -11,9 +11,29 @@ import {
  * One message in the pacer's books. `at` is when it left, moved to when its answer came back:
  * Telegram received it somewhere in between, so counting from the answer is the safe bound.
  */
-interface Sent {
-  at: number;
-  answered: boolean;
+class Sent {
+  answered = false;
+  readonly whenAnswered: Promise<void>;
+  private resolve: () => void = () => {};
+
+  constructor(public at: number) {
+    this.whenAnswered = new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+  }
+
+  answer(now: number): void {
+    if (this.answered) return;
+    this.at = Math.max(this.at, now);
+    this.answered = true;
+    this.resolve();
+  }
+
+  static never(): Sent {
+    const sent = new Sent(Number.NEGATIVE_INFINITY);
+    sent.answer(Number.NEGATIVE_INFINITY);
+    return sent;
+  }
 }
 
 interface ChatPace {
@@ -27,7 +47,8 @@ interface ChatPace {
 type GuardOutcome =
   | { readonly type: "sent"; readonly sent: Sent }
   | { readonly type: "paused" }
-  | { readonly type: "chatBusy"; readonly freeAt: number };
+  | { readonly type: "chatBusy"; readonly freeAt: number }
+  | { readonly type: "chatInFlight"; readonly previous: Sent };
 
 /** Below this many remembered chats, idle ones are not swept (sweeping is O(chats)). */
 const MIN_SWEEP_SIZE = 1024;
@@ -43,10 +64,11 @@ const MIN_SWEEP_SIZE = 1024;
  *   second (plus margin) has passed since that message's answer came back. Telegram received that
  *   message before answering it, and will receive this one after it leaves, so no one-second
  *   window at Telegram's end holds more than the limit, whatever the network's jitter or a stalled
- *   event loop. The cost is one round trip per second (1 % at 10 ms). A message still in flight
- *   counts from when it left: one hanging call must not stall the whole bot until its timeout.
- * Each chat keeps its own gap the same way (1 s; 3 s for groups: 20 per minute), and waits for its
- * previous message's answer: that stalls only the one chat.
+ *   event loop. The cost is one round trip per second (1 % at 10 ms). While that message is still
+ *   in flight, calls wait for its answer (at most the sender's timeout): a bot whose calls hang
+ *   slows down instead of piling more calls onto Telegram.
+ * Each chat keeps its own gap the same way (1 s; 3 s for groups: 20 per minute); a call whose chat
+ * is not free leaves the line and books again, so it holds up no other chat.
  *
  * A 429 pause moves every booking past its end. On a manual clock with a `sleep` that advances
  * it, the same code paces simulated time exactly.
@@ -89,13 +111,15 @@ class MemoryRateLimiter implements TelegramRateLimiter {
       const outcome = await turn;
       if (outcome.type === "sent") {
         const { sent } = outcome;
-        return () => {
-          sent.at = Math.max(sent.at, this.now());
-          sent.answered = true;
-        };
+        return () => sent.answer(this.now());
       }
-      // A 429 began, or the chat's last message was answered late: book again.
-      chatFreeAt = outcome.type === "chatBusy" ? outcome.freeAt : undefined;
+      // A 429 began, or the chat is not free yet: book again, once it is.
+      if (outcome.type === "chatInFlight") {
+        await outcome.previous.whenAnswered;
+        chatFreeAt = outcome.previous.at + this.chatPace(key, chatId).gapMs;
+      } else {
+        chatFreeAt = outcome.type === "chatBusy" ? outcome.freeAt : undefined;
+      }
     }
   }
 
@@ -119,7 +143,7 @@ class MemoryRateLimiter implements TelegramRateLimiter {
       const never = Number.NEGATIVE_INFINITY;
       chat = {
         bookedUntil: never,
-        last: { at: never, answered: true },
+        last: Sent.never(),
         gapMs: chatGapMs(this.settings.limits, chatId),
       };
       this.chats.set(key, chat);
@@ -152,10 +176,15 @@ class MemoryRateLimiter implements TelegramRateLimiter {
       const now = this.now();
       if (now < this.pausedUntil) return { type: "paused" };
       const chat = this.chatPace(key, chatId);
-      // A chat's previous message still in flight keeps it busy: a chat waits for answers.
-      const chatFreeAt = (chat.last.answered ? chat.last.at : Math.max(chat.last.at, now)) + chat.gapMs;
+      if (!chat.last.answered) return { type: "chatInFlight", previous: chat.last };
+      const chatFreeAt = chat.last.at + chat.gapMs;
       if (chatFreeAt > now) return { type: "chatBusy", freeAt: chatFreeAt };
       const oldest = this.sent.length < this.limit ? undefined : this.sent[this.head];
+      if (oldest !== undefined && !oldest.answered) {
+        // Not answered yet: Telegram may not have counted it. The line waits (at most the call's timeout).
+        await oldest.whenAnswered;
+        continue;
+      }
       const windowFreeAt = oldest === undefined ? now : oldest.at + this.windowMs;
       if (windowFreeAt <= now) return { type: "sent", sent: this.record(chat, now) };
       await this.sleepUntil(windowFreeAt);
@@ -163,7 +192,7 @@ class MemoryRateLimiter implements TelegramRateLimiter {
   }
 
   private record(chat: ChatPace, now: number): Sent {
-    const sent: Sent = { at: now, answered: false };
+    const sent = new Sent(now);
     if (this.sent.length < this.limit) {
       this.sent.push(sent);
     } else {

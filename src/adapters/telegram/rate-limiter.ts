@@ -55,8 +55,10 @@ export interface RateLimiterSettings {
 export interface TelegramRateLimiter {
   /**
    * Resolves when one more message to `chatId` fits every limit, and counts it as sent now. The
-   * caller calls the returned function when the call's answer (or failure) came back. Rejects only
-   * when the limiter's own store fails; the sender then reports a transient failure without sending.
+   * caller must call the returned function once the call's answer (or failure, or timeout) came
+   * back: limits are counted from answers, and an unanswered call holds later ones back. Rejects
+   * only when the limiter's own store fails; the sender then reports a transient failure without
+   * sending.
    */
   acquire(chatId: ChatId): Promise<Answered>;
   /** Stops every send of this bot for `ms` (a 429's `retry_after`); a shorter pause never cuts a longer one. */

@@ -78,21 +78,17 @@ class RedisTelegramRateLimiter implements TelegramRateLimiter {
    */
   async acquire(chatId: ChatId): Promise<Answered> {
     const counters = await this.sharedCounters();
-    const answeredLocally = await this.local.acquire(chatId);
-    try {
-      const chat = await this.takeChat(counters, chatId);
-      // A ticket per call, not per attempt: calls waiting for a slot queue on it in ticket order.
-      const ticket = await counters.tickets.penalty("all", 1);
-      const slot = String(ticket.consumedPoints % this.slotCount);
-      await this.takeSlot(counters, slot);
-      return () => {
-        answeredLocally();
-        this.holdUntilAnswered(counters, slot, chatId, chat.seconds);
-      };
-    } catch (error) {
-      answeredLocally();
-      throw error;
-    }
+    // The local pacer only spreads this process's calls evenly; the shared slots count them, from
+    // their answers. Its books are closed at once, or calls waiting here for a shared slot would
+    // count as in flight and hold this process's later calls back a second time.
+    const passedLocally = await this.local.acquire(chatId);
+    passedLocally();
+    const chat = await this.takeChat(counters, chatId);
+    // A ticket per call, not per attempt: calls waiting for a slot queue on it in ticket order.
+    const ticket = await counters.tickets.penalty("all", 1);
+    const slot = String(ticket.consumedPoints % this.slotCount);
+    await this.takeSlot(counters, slot);
+    return () => this.holdUntilAnswered(counters, slot, chatId, chat.seconds);
   }
 
   async pause(ms: number): Promise<void> {
