@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createTelegramSender, type TelegramLimits } from "../../../src/adapters/telegram/index.js";
 import { botAnswers, createFakeBotApi } from "../../../src/testing/fake-bot-api.js";
 import { createManualClock } from "../../../src/testing/manual-clock.js";
@@ -45,7 +45,7 @@ describe("pacing at Telegram's default limits (simulated time)", () => {
 
   it("lifts the overall limit to 1,000 per second with paid broadcast", async () => {
     const { api, sender } = simulated({ paidBroadcast: true });
-    await sendAll(sender, distinctChats(3_000));
+    await sendAll(sender, distinctChats(2_500));
     expect(mostInAnyWindow(api.requests, 1000)).toBe(1000);
     expect(api.requests.every((r) => r.body.allow_paid_broadcast === true)).toBe(true);
   });
@@ -110,62 +110,5 @@ describe("a 429 pauses every send of the bot (simulated time)", () => {
     await sendAll(sender, [1, 2, 3]);
     const first = api.requests[0]?.at.getTime() ?? 0;
     expect(api.requests[2]?.at.getTime()).toBeGreaterThanOrEqual(first + 10_000);
-  });
-});
-
-describe("pacing in real time, over HTTP, with concurrent sends", () => {
-  const api = createFakeBotApi();
-  let apiRoot = "";
-  beforeAll(async () => {
-    apiRoot = (await api.start()).url;
-  });
-  afterAll(() => api.close());
-
-  it("keeps every one-second window at the look-alike within the limit while many sends wait at once", async () => {
-    const sender = createTelegramSender({ token: TOKEN, apiRoot, limits: { perSecond: 20 } });
-    const results = await Promise.all(distinctChats(30).map((chat) => sender.send(message(chat))));
-    expect(results.every((r) => r.status === "delivered")).toBe(true);
-    expect(api.requests).toHaveLength(30);
-    expect(mostInAnyWindow(api.requests, 1000)).toBeLessThanOrEqual(20);
-  });
-
-  it("does not hold other chats back while one chat waits its second", async () => {
-    api.reset();
-    const sender = createTelegramSender({ token: TOKEN, apiRoot });
-    await Promise.all([5, 5, 6, 7].map((chat) => sender.send(message(chat))));
-    expect(api.requests.map((r) => r.chatId)).toEqual([5, 6, 7, 5]);
-  });
-
-  it("counts a chat's gap from its last message's answer, not from when it left", async () => {
-    api.reset();
-    const sender = createTelegramSender({ token: TOKEN, apiRoot, limits: { perChatPerSecond: 10 } });
-    api.answerChat(5, botAnswers.slow(300));
-    await Promise.all([sender.send(message(5)), sender.send(message(5))]);
-    const [first, second] = api.requests;
-    // 300 ms to answer the first, then the chat's 100 ms gap.
-    expect((second?.at.getTime() ?? 0) - (first?.at.getTime() ?? 0)).toBeGreaterThanOrEqual(400);
-  });
-
-  it("counts the overall window from answers: a slow answer holds the next window back", async () => {
-    api.reset();
-    const sender = createTelegramSender({ token: TOKEN, apiRoot, limits: { perSecond: 2 } });
-    api.answerChat(1, botAnswers.slow(300));
-    await Promise.all([1, 2, 3].map((chat) => sender.send(message(chat))));
-    const [first, , third] = api.requests;
-    expect((third?.at.getTime() ?? 0) - (first?.at.getTime() ?? 0)).toBeGreaterThanOrEqual(1300);
-  });
-
-  it("holds back every waiting send until a 429's retry_after has passed", async () => {
-    api.reset();
-    const sender = createTelegramSender({ token: TOKEN, apiRoot });
-    api.answerChat(1, botAnswers.tooManyRequests(1));
-    const results = await Promise.all(distinctChats(10).map((chat) => sender.send(message(chat))));
-    expect(results[0]).toMatchObject({ retryAfterMs: 1000 });
-    expect(results.slice(1).every((r) => r.status === "delivered")).toBe(true);
-
-    const [throttled, ...after] = api.requests;
-    expect(throttled?.status).toBe(429);
-    expect(after).toHaveLength(9);
-    expect(after.every((r) => r.at.getTime() - (throttled?.at.getTime() ?? 0) >= 1000)).toBe(true);
   });
 });
