@@ -1,8 +1,9 @@
 /**
- * The admin API on Node, with everything in memory: `npx tsx examples/http-server.ts`.
+ * The admin API on Node, on the embedded default store: `npx tsx examples/http-server.ts`.
  *
  *   ADMIN_TOKEN   bearer token the API accepts (default "dev-token")
  *   PORT          port to listen on (default 3000; 0 picks a free one)
+ *   DATABASE_FILE SQLite file the broadcasts live in (default ./broadcasts.db; ":memory:" keeps nothing)
  *
  * Nothing reaches Telegram: a fake sender "delivers" every message, except to chat ids ending in 7,
  * which it reports as having blocked the bot, so there is something to see in progress and retry.
@@ -13,7 +14,8 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createBroadcastService, createScheduler, createSendWorker, type Logger } from "broadcastkit";
 import { type Authorize, createHttpHandler, localeFromAcceptLanguage } from "broadcastkit/http";
-import { createFakeSender, createMemoryQueue, createMemoryStore } from "broadcastkit/memory";
+import { createFakeSender, createMemoryQueue } from "broadcastkit/memory";
+import { createSqliteStore } from "broadcastkit/sqlite";
 
 const token = process.env.ADMIN_TOKEN ?? "dev-token";
 const port = Number(process.env.PORT ?? 3000);
@@ -25,7 +27,7 @@ const logger: Logger = {
   error: (fields, message) => console.error(message ?? "", fields),
 };
 
-const store = createMemoryStore();
+const store = createSqliteStore({ filename: process.env.DATABASE_FILE ?? "broadcasts.db" });
 // autoRun: jobs run by themselves on real timers, as a worker process would take them.
 const queue = createMemoryQueue({ autoRun: true });
 const sender = createFakeSender({
@@ -73,6 +75,7 @@ async function shutdown(signal: string): Promise<void> {
   // Progress streams stay open until their broadcast ends; close them rather than wait.
   server.close();
   if ("closeAllConnections" in server) server.closeAllConnections();
+  await store.close();
 }
 
 process.once("SIGINT", () => void shutdown("SIGINT"));
