@@ -166,8 +166,9 @@ async function createRecipients(client: PoolClient, t: TableNames): Promise<void
     )`);
   await client.query(`CREATE INDEX IF NOT EXISTS broadcast_recipients_claim
     ON ${t.recipients} (broadcast_id, due_at, seq) WHERE state = 'pending'`);
-  await client.query(`CREATE INDEX IF NOT EXISTS broadcast_recipients_state
-    ON ${t.recipients} (broadcast_id, state, seq)`);
+  // Pending rows stay out of it, so a claim (which leaves a row pending) never writes to it.
+  await client.query(`CREATE INDEX IF NOT EXISTS broadcast_recipients_done
+    ON ${t.recipients} (broadcast_id, state, seq) WHERE state <> 'pending'`);
 }
 
 export interface PostgresMigration {

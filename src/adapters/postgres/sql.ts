@@ -3,6 +3,10 @@ import type { TableNames } from "./schema.js";
 const CLEAR_LEASE =
   "lease_epoch = NULL, lease_owner = NULL, lease_expires_at = NULL, lease_taken_over = false";
 
+/** What a claim hands back: the recipient's fields, not the lease's (parsing fewer columns is cheaper). */
+const CLAIMED_COLUMNS = `r.seq, r.broadcast_id, r.recipient_id, r.chat_id, r.chat_username, r.variables, r.state,
+  r.attempts, r.last_error, r.last_error_kind, r.next_attempt_at, r.message_id, r.lease_taken_over`;
+
 /** Every fixed statement of one store, its table names filled in. */
 export function statements(t: TableNames) {
   const B = t.broadcasts;
@@ -20,7 +24,7 @@ export function statements(t: TableNames) {
         lease_epoch = $4, lease_owner = $5, lease_expires_at = $6, due_at = $6
     FROM picked
     WHERE r.broadcast_id = $1 AND r.seq = picked.seq
-    RETURNING r.*`;
+    RETURNING ${CLAIMED_COLUMNS}`;
   const nextDue = (onlyFailed: boolean) => `
     SELECT CASE WHEN min(due_at) IS NULL THEN NULL ELSE greatest(min(due_at), $2::timestamptz) END AS at
     FROM ${R} WHERE broadcast_id = $1 AND state = 'pending' ${onlyFailed ? "AND last_error IS NOT NULL" : ""}`;
@@ -34,19 +38,19 @@ export function statements(t: TableNames) {
     insertRecipients: `
       INSERT INTO ${R} (broadcast_id, seq, recipient_id, chat_id, chat_username, variables)
       SELECT $1::bigint, * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[])`,
-    setRecipientCount: `UPDATE ${B} SET recipient_count = $2 WHERE id = $1 RETURNING *`,
-    getBroadcast: `SELECT * FROM ${B} WHERE id = $1`,
-    lockBroadcast: `SELECT * FROM ${B} WHERE id = $1 FOR UPDATE`,
-    statusOf: `SELECT status FROM ${B} WHERE id = $1`,
-    listBroadcasts: `SELECT * FROM ${B} WHERE id < $1 ORDER BY id DESC LIMIT $2`,
-    listBroadcastsByStatus: `SELECT * FROM ${B} WHERE status = $1 AND id < $2 ORDER BY id DESC LIMIT $3`,
+    setRecipientCount: `UPDATE ${B} SET recipient_count = $2 WHERE id = $1::bigint RETURNING *`,
+    getBroadcast: `SELECT * FROM ${B} WHERE id = $1::bigint`,
+    lockBroadcast: `SELECT * FROM ${B} WHERE id = $1::bigint FOR UPDATE`,
+    statusOf: `SELECT status FROM ${B} WHERE id = $1::bigint`,
+    listBroadcasts: `SELECT * FROM ${B} WHERE id < $1::bigint ORDER BY id DESC LIMIT $2`,
+    listBroadcastsByStatus: `SELECT * FROM ${B} WHERE status = $1 AND id < $2::bigint ORDER BY id DESC LIMIT $3`,
     listRecipients: `SELECT * FROM ${R} WHERE broadcast_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
     listRecipientsByState: `
       SELECT * FROM ${R} WHERE broadcast_id = $1 AND state = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
     findDue: `
       SELECT * FROM ${B} WHERE status = 'scheduled' AND scheduled_at <= $1
       ORDER BY scheduled_at, id LIMIT $2`,
-    nextEpoch: `UPDATE ${B} SET epoch_counter = epoch_counter + 1 WHERE id = $1 RETURNING epoch_counter`,
+    nextEpoch: `UPDATE ${B} SET epoch_counter = epoch_counter + 1 WHERE id = $1::bigint RETURNING epoch_counter`,
     claim: claim(false),
     claimOnlyFailed: claim(true),
     nextDue: nextDue(false),
@@ -54,6 +58,7 @@ export function statements(t: TableNames) {
     /**
      * One statement for a whole batch: the outcomes arrive as parallel arrays. A row changes only
      * while the batch's epoch still holds it; the caller compares the count and rolls back.
+     * `= ANY` on the unique index keeps the rows an index lookup however stale the statistics.
      */
     record: `
       UPDATE ${R} AS r SET
@@ -70,12 +75,13 @@ export function statements(t: TableNames) {
         chat_id = CASE WHEN v.moved THEN v.chat_id ELSE r.chat_id END,
         chat_username = CASE WHEN v.moved THEN v.chat_username ELSE r.chat_username END,
         ${CLEAR_LEASE}
-      FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::timestamptz[],
-                  $9::text[], $10::bool[], $11::bigint[], $12::text[])
+      FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
+                  $8::text[], $9::bool[], $10::bigint[], $11::text[])
         AS v(recipient_id, op, attempts, error, kind, next_at, message_id, moved, chat_id, chat_username)
-      WHERE r.broadcast_id = $1 AND r.recipient_id = v.recipient_id AND r.lease_epoch = $2
+      WHERE r.broadcast_id = $1 AND r.recipient_id = ANY($2::text[]) AND r.recipient_id = v.recipient_id
+        AND r.lease_epoch = $12
       RETURNING r.recipient_id`,
-    addCounts: `UPDATE ${B} SET ${counters} WHERE id = $1 RETURNING *`,
+    addCounts: `UPDATE ${B} SET ${counters} WHERE id = $1::bigint RETURNING *`,
     /** Counters plus the per-error counts ($4, a delta) and the error log ($5 appended, $6 kept). */
     addCountsAndErrors: `
       UPDATE ${B} SET ${counters},
@@ -93,7 +99,7 @@ export function statements(t: TableNames) {
             FROM jsonb_array_elements(error_log || $5::jsonb) WITH ORDINALITY AS e(entry, position)
             ORDER BY position DESC LIMIT $6
           ) AS kept)
-      WHERE id = $1 RETURNING *`,
+      WHERE id = $1::bigint RETURNING *`,
     countFailed: `
       SELECT count(*)::int AS failed, (count(*) FILTER (WHERE last_error_kind = 'permanent'))::int AS permanent
       FROM ${R} WHERE broadcast_id = $1 AND state = 'failed'`,

@@ -1,4 +1,5 @@
 import pg, { type Pool, type PoolClient, type QueryResultRow } from "pg";
+import type { RecipientOutcome } from "../../core/outcome.js";
 import type { BroadcastPatch } from "../../core/transitions.js";
 import type { Broadcast, BroadcastStatus, Page, Recipient, RecipientId } from "../../core/types.js";
 import type {
@@ -60,6 +61,14 @@ export interface PostgresStore extends BroadcastStore {
 
 /** Recipients per INSERT statement: parameters stay six arrays whatever the count. */
 const INSERT_CHUNK = 5_000;
+/** A creation this large refreshes the table's statistics, so claims and records keep index plans. */
+const ANALYZE_AFTER = 10_000;
+/**
+ * A batch joins its outcomes (an `unnest`) to the rows it locked. Statistics that lag behind a bulk
+ * insert can make the planner put the rows outside a nested loop that rescans the `unnest` for each
+ * one (quadratic); a hash join is right for every batch size.
+ */
+const BEGIN_RECORD = "BEGIN; SET LOCAL enable_nestloop = off";
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
 /** Casts for the columns a compare-and-set update may write. */
@@ -81,6 +90,34 @@ function schemaTag(schema: string): string {
 }
 
 const asBroadcast = (row: BroadcastRow): Broadcast => toBroadcast(row, jsonParsed);
+
+/** A batch's outcomes as the parallel arrays the `record` statement unnests, in its column order. */
+function outcomeColumns(outcomes: readonly RecipientOutcome[]): unknown[] {
+  const ops: string[] = [];
+  const attempts: (number | null)[] = [];
+  const errors: (string | null)[] = [];
+  const kinds: (string | null)[] = [];
+  const nextAt: (Date | null)[] = [];
+  const messageIds: (string | null)[] = [];
+  const moved: boolean[] = [];
+  const chatIds: (number | null)[] = [];
+  const usernames: (string | null)[] = [];
+  for (const outcome of outcomes) {
+    ops.push(outcome.type);
+    const acted = outcome.type !== "released";
+    attempts.push(acted ? outcome.attempts : null);
+    const failure = outcome.type === "failed" || outcome.type === "retry";
+    errors.push(failure ? outcome.error : null);
+    kinds.push(failure ? outcome.kind : null);
+    nextAt.push(outcome.type === "retry" ? outcome.nextAttemptAt : null);
+    messageIds.push(outcome.type === "delivered" ? encodeMessageId(outcome.messageId) : null);
+    const chat = acted && outcome.chatId !== undefined ? splitChatId(outcome.chatId) : null;
+    moved.push(chat !== null);
+    chatIds.push(chat?.chatId ?? null);
+    usernames.push(chat?.chatUsername ?? null);
+  }
+  return [ops, attempts, errors, kinds, nextAt, messageIds, moved, chatIds, usernames];
+}
 
 /**
  * A `BroadcastStore` on PostgreSQL (pg). Each method is one statement or one transaction on one
@@ -131,12 +168,12 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const run = <R extends QueryResultRow>(on: Runner, name: StatementName, values: unknown[]) =>
     on.query<R>({ name: prefix + name, text: sql[name], values });
 
-  async function transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+  async function transaction<T>(work: (client: PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
     await ensureReady();
     const client = await pool.connect();
     let broken = false;
     try {
-      await client.query("BEGIN");
+      await client.query(begin);
       const result = await work(client);
       await client.query("COMMIT");
       return result;
@@ -154,9 +191,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   class Answer<T> {
     constructor(readonly value: T) {}
   }
-  async function answering<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+  async function answering<T>(work: (client: PoolClient) => Promise<T>, begin?: string): Promise<T> {
     try {
-      return await transaction(work);
+      return await transaction(work, begin);
     } catch (error) {
       if (error instanceof Answer) return error.value as T;
       throw error;
@@ -181,7 +218,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         ...columns.map((c, i) => `${c.column} = $${firstParam + i}::${CASTS[c.column]}`),
         "version = version + 1",
       ];
-      text = `UPDATE ${tables.broadcasts} SET ${sets.join(", ")} WHERE id = $1 AND status = $2 RETURNING *`;
+      text = `UPDATE ${tables.broadcasts} SET ${sets.join(", ")} WHERE id = $1::bigint AND status = $2 RETURNING *`;
       casSql.set(key, text);
     }
     return text;
@@ -212,8 +249,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   }
 
   return {
-    createBroadcast(input: NewBroadcast, source: RecipientSource): Promise<Broadcast> {
-      return transaction(async (client) => {
+    async createBroadcast(input: NewBroadcast, source: RecipientSource): Promise<Broadcast> {
+      const created = await transaction(async (client) => {
         const inserted = await run<{ id: string }>(client, "insertBroadcast", [
           encodeJson(input.createdBy),
           input.message.text,
@@ -230,6 +267,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         const row = (await run<BroadcastRow>(client, "setRecipientCount", [id, count])).rows[0]!;
         return asBroadcast(row);
       });
+      if (created.totalRecipients >= ANALYZE_AFTER) {
+        // Best effort: autovacuum gets there too, only later; a refusal (not the owner) changes nothing.
+        await pool.query(`ANALYZE ${tables.recipients}`).catch(() => undefined);
+      }
+      return created;
     },
 
     async getBroadcast(id: number): Promise<Broadcast | null> {
@@ -290,37 +332,40 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       return rows.map(asBroadcast);
     },
 
-    claimRecipients(request: ClaimRequest): Promise<ClaimResult> {
-      return transaction(async (client) => {
-        const { broadcastId, now, onlyFailed } = request;
-        const epochRows = (await run<{ epoch_counter: string }>(client, "nextEpoch", [broadcastId])).rows;
-        if (epochRows.length === 0) return { epoch: 0, recipients: [], retryAt: null };
-        const epoch = Number(epochRows[0]!.epoch_counter);
-        const limit = Math.max(0, Math.floor(request.limit));
-        const expiresAt = new Date(now.getTime() + request.leaseMs);
-        const rows =
-          limit === 0
-            ? []
-            : (
-                await run<RecipientRow>(client, onlyFailed ? "claimOnlyFailed" : "claim", [
-                  broadcastId,
-                  now,
-                  limit,
-                  epoch,
-                  request.owner,
-                  expiresAt,
-                ])
-              ).rows;
-        if (rows.length > 0) {
-          rows.sort((a, b) => Number(a.seq) - Number(b.seq));
-          return { epoch, recipients: rows.map(toClaimedRecipient), retryAt: null };
-        }
-        const due = await run<{ at: Date | null }>(client, onlyFailed ? "nextDueOnlyFailed" : "nextDue", [
-          broadcastId,
-          now,
-        ]);
-        return { epoch, recipients: [], retryAt: due.rows[0]?.at ?? null };
-      });
+    async claimRecipients(request: ClaimRequest): Promise<ClaimResult> {
+      const { broadcastId, now, onlyFailed } = request;
+      // The epoch comes from the broadcast's counter in a statement of its own, so the row lock it
+      // takes lasts one statement: claims on one broadcast then run side by side (SKIP LOCKED keeps
+      // them apart) instead of queueing for that lock until each commits. Records compare epochs
+      // for equality, so a claim committing after a higher-numbered one is as safe.
+      const epochRows = await query<{ epoch_counter: string }>("nextEpoch", [broadcastId]);
+      if (epochRows.length === 0) return { epoch: 0, recipients: [], retryAt: null };
+      const epoch = Number(epochRows[0]!.epoch_counter);
+      const limit = Math.max(0, Math.floor(request.limit));
+      const expiresAt = new Date(now.getTime() + request.leaseMs);
+      // One statement: LockRows sits below the LIMIT, so rows another claim took meanwhile are
+      // skipped and the scan goes on, rather than leaving this claim short.
+      const rows =
+        limit === 0
+          ? []
+          : await query<RecipientRow>(onlyFailed ? "claimOnlyFailed" : "claim", [
+              broadcastId,
+              now,
+              limit,
+              epoch,
+              request.owner,
+              expiresAt,
+            ]);
+      if (rows.length > 0) {
+        rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+        const recipients = rows.map((row) => toClaimedRecipient(row, Boolean(row.lease_taken_over)));
+        return { epoch, recipients, retryAt: null };
+      }
+      const due = await query<{ at: Date | null }>(onlyFailed ? "nextDueOnlyFailed" : "nextDue", [
+        broadcastId,
+        now,
+      ]);
+      return { epoch, recipients: [], retryAt: due[0]?.at ?? null };
     },
 
     recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
@@ -328,50 +373,19 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       const effect = batchEffect(outcomes, request.now);
       return answering(async (client): Promise<RecordOutcomesResult> => {
         if (outcomes.length > 0) {
-          const ops: string[] = [];
-          const attempts: (number | null)[] = [];
-          const errors: (string | null)[] = [];
-          const kinds: (string | null)[] = [];
-          const nextAt: (Date | null)[] = [];
-          const messageIds: (string | null)[] = [];
-          const moved: boolean[] = [];
-          const chatIds: (number | null)[] = [];
-          const usernames: (string | null)[] = [];
-          for (const outcome of outcomes) {
-            ops.push(outcome.type);
-            const acted = outcome.type !== "released";
-            attempts.push(acted ? outcome.attempts : null);
-            const failure = outcome.type === "failed" || outcome.type === "retry";
-            errors.push(failure ? outcome.error : null);
-            kinds.push(failure ? outcome.kind : null);
-            nextAt.push(outcome.type === "retry" ? outcome.nextAttemptAt : null);
-            messageIds.push(outcome.type === "delivered" ? encodeMessageId(outcome.messageId) : null);
-            const chat = acted && outcome.chatId !== undefined ? splitChatId(outcome.chatId) : null;
-            moved.push(chat !== null);
-            chatIds.push(chat?.chatId ?? null);
-            usernames.push(chat?.chatUsername ?? null);
-          }
-          const updated = await run<{ recipient_id: string }>(client, "record", [
+          const columns = outcomeColumns(outcomes);
+          const held = await run<{ recipient_id: string }>(client, "record", [
             broadcastId,
-            epoch,
             effect.keys,
-            ops,
-            attempts,
-            errors,
-            kinds,
-            nextAt,
-            messageIds,
-            moved,
-            chatIds,
-            usernames,
+            ...columns,
+            epoch,
           ]);
-          if (updated.rows.length !== outcomes.length) {
+          if (held.rows.length !== outcomes.length) {
             if ((await statusOf(client, broadcastId)) === null) throw new Answer({ type: "not_found" });
-            const held = new Set(updated.rows.map((r) => r.recipient_id));
-            const lost: RecipientId[] = [];
-            effect.keys.forEach((key, i) => {
-              if (!held.has(key)) lost.push(outcomes[i]!.recipientId);
-            });
+            const heldKeys = new Set(held.rows.map((r) => r.recipient_id));
+            const lost = outcomes
+              .filter((_, i) => !heldKeys.has(effect.keys[i]!))
+              .map((outcome) => outcome.recipientId);
             throw new Answer({ type: "lease_lost", recipientIds: lost });
           }
         }
@@ -393,7 +407,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         const row = counted.rows[0];
         if (row === undefined) throw new Answer({ type: "not_found" });
         return { type: "recorded", broadcast: asBroadcast(row) };
-      });
+      }, BEGIN_RECORD);
     },
 
     resetFailedRecipients(request: ResetFailedRequest): Promise<ResetFailedResult> {

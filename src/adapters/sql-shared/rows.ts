@@ -64,7 +64,8 @@ export interface RecipientRow {
   readonly last_error_kind: string | null;
   readonly next_attempt_at: StoredTime | null;
   readonly message_id: string | null;
-  readonly lease_taken_over: boolean | number;
+  /** Only on the rows a PostgreSQL claim returns. */
+  readonly lease_taken_over?: boolean;
 }
 
 export function toDate(value: StoredTime): Date {
@@ -140,6 +141,6 @@ export function toRecipient(row: RecipientRow): Recipient {
   };
 }
 
-export function toClaimedRecipient(row: RecipientRow): ClaimedRecipient {
-  return { ...toRecipient(row), takenOver: Boolean(row.lease_taken_over) };
+export function toClaimedRecipient(row: RecipientRow, takenOver: boolean): ClaimedRecipient {
+  return { ...toRecipient(row), takenOver };
 }

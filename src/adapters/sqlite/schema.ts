@@ -153,8 +153,8 @@ function createRecipients(db: Database): void {
       ON broadcast_recipients (broadcast_id, recipient_id);
     CREATE INDEX IF NOT EXISTS broadcast_recipients_claim
       ON broadcast_recipients (broadcast_id, due_at, seq) WHERE state = 'pending';
-    CREATE INDEX IF NOT EXISTS broadcast_recipients_state
-      ON broadcast_recipients (broadcast_id, state, seq);
+    CREATE INDEX IF NOT EXISTS broadcast_recipients_done
+      ON broadcast_recipients (broadcast_id, state, seq) WHERE state <> 'pending';
   `);
 }
 

@@ -8,18 +8,44 @@ type Exec = Statement<unknown[], unknown>;
 const CLEAR_LEASE = "lease_epoch = NULL, lease_owner = NULL, lease_expires_at = NULL, lease_taken_over = 0";
 const HELD = "WHERE broadcast_id = ? AND recipient_id = ? AND lease_epoch = ?";
 
-function claimSql(onlyFailed: boolean): string {
-  return `
-    UPDATE broadcast_recipients
+/**
+ * The columns a claim reads, as positional rows (better-sqlite3's raw mode): building an object
+ * per row costs more than the read itself on a claim's hot path.
+ */
+const CLAIMED_COLUMNS = `seq, recipient_id, chat_id, chat_username, variables, attempts, last_error,
+  last_error_kind, next_attempt_at, message_id, lease_epoch`;
+
+export type ClaimedRow = [
+  seq: number,
+  recipientId: string,
+  chatId: number | null,
+  chatUsername: string | null,
+  variables: string | null,
+  attempts: number,
+  lastError: string | null,
+  lastErrorKind: string | null,
+  nextAttemptAt: number | null,
+  messageId: string | null,
+  leaseEpoch: number | null,
+];
+
+/** The claimable recipients, oldest due first: a range of the partial claim index. */
+function claimableSql(columns: string, onlyFailed: boolean): string {
+  return `SELECT ${columns} FROM broadcast_recipients
+    WHERE broadcast_id = ? AND state = 'pending' AND due_at <= ? ${onlyFailed ? "AND last_error IS NOT NULL" : ""}
+    ORDER BY due_at, seq LIMIT ?`;
+}
+
+/**
+ * A claim reads its rows, then leases the same range in the same transaction (nothing can change
+ * in between). Reading first is cheaper than `RETURNING *`, and the rows read still show whether
+ * an earlier lease was there to be taken over.
+ */
+function leaseSql(onlyFailed: boolean): string {
+  return `UPDATE broadcast_recipients
     SET lease_taken_over = lease_epoch IS NOT NULL,
         lease_epoch = ?, lease_owner = ?, lease_expires_at = ?, due_at = ?
-    WHERE broadcast_id = ? AND seq IN (
-      SELECT seq FROM broadcast_recipients
-      WHERE broadcast_id = ? AND state = 'pending' AND due_at <= ?
-        ${onlyFailed ? "AND last_error IS NOT NULL" : ""}
-      ORDER BY due_at, seq
-      LIMIT ?)
-    RETURNING *`;
+    WHERE broadcast_id = ? AND seq IN (${claimableSql("seq", onlyFailed)})`;
 }
 
 function nextDueSql(onlyFailed: boolean): string {
@@ -61,8 +87,10 @@ export function prepareStatements(db: Database) {
     nextEpoch: db.prepare(
       "UPDATE broadcasts SET epoch_counter = epoch_counter + 1 WHERE id = ? RETURNING epoch_counter",
     ) as Row<{ epoch_counter: number }>,
-    claim: db.prepare(claimSql(false)) as Row<RecipientRow>,
-    claimOnlyFailed: db.prepare(claimSql(true)) as Row<RecipientRow>,
+    claimable: db.prepare(claimableSql(CLAIMED_COLUMNS, false)).raw(true) as Row<ClaimedRow>,
+    claimableOnlyFailed: db.prepare(claimableSql(CLAIMED_COLUMNS, true)).raw(true) as Row<ClaimedRow>,
+    lease: db.prepare(leaseSql(false)) as Exec,
+    leaseOnlyFailed: db.prepare(leaseSql(true)) as Exec,
     nextDue: db.prepare(nextDueSql(false)) as Row<{ at: number | null }>,
     nextDueOnlyFailed: db.prepare(nextDueSql(true)) as Row<{ at: number | null }>,
 

@@ -1,9 +1,18 @@
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
 import type { RecipientOutcome } from "../../core/outcome.js";
 import type { BroadcastPatch } from "../../core/transitions.js";
-import type { Broadcast, BroadcastStatus, NewRecipient, Page, Recipient } from "../../core/types.js";
+import type {
+  Broadcast,
+  BroadcastStatus,
+  FailureKind,
+  NewRecipient,
+  Page,
+  Recipient,
+  TemplateVariables,
+} from "../../core/types.js";
 import type {
   BroadcastStore,
+  ClaimedRecipient,
   ClaimRequest,
   ClaimResult,
   ListBroadcastsQuery,
@@ -16,7 +25,14 @@ import type {
   ResetFailedResult,
   UpdateResult,
 } from "../../ports/store.js";
-import { encodeJson, encodeMessageId, splitChatId } from "../sql-shared/codec.js";
+import {
+  decodeMessageId,
+  decodeRecipientId,
+  encodeJson,
+  encodeMessageId,
+  joinChatId,
+  splitChatId,
+} from "../sql-shared/codec.js";
 import { decodeCursor, encodeCursor } from "../sql-shared/cursor.js";
 import {
   appendToErrorLog,
@@ -30,12 +46,11 @@ import {
   jsonText,
   type StoredErrorLogEntry,
   toBroadcast,
-  toClaimedRecipient,
   toRecipient,
 } from "../sql-shared/rows.js";
 import { isAsyncOnly, toInsertRow } from "../sql-shared/source.js";
 import { migrateSqlite } from "./schema.js";
-import { prepareStatements, type SqliteStatements } from "./statements.js";
+import { type ClaimedRow, prepareStatements, type SqliteStatements } from "./statements.js";
 
 export interface SqliteStoreSettings {
   /** Run pending migrations on first use (default `true`). With `false`, call `migrate()` yourself. */
@@ -70,6 +85,35 @@ function bindable(column: PatchColumn): unknown {
   return column.value instanceof Date ? column.value.getTime() : column.value;
 }
 
+/** A row read by a claim, before its lease was written: a lease still on it is an expired one, taken over. */
+function claimedRecipient(broadcastId: number, row: ClaimedRow): ClaimedRecipient {
+  const [
+    ,
+    recipientId,
+    chatId,
+    chatUsername,
+    variables,
+    attempts,
+    lastError,
+    kind,
+    nextAttemptAt,
+    messageId,
+  ] = row;
+  return {
+    broadcastId,
+    recipientId: decodeRecipientId(recipientId),
+    chatId: joinChatId(chatId, chatUsername),
+    variables: variables === null ? null : (JSON.parse(variables) as TemplateVariables),
+    state: "pending",
+    attempts,
+    lastError,
+    lastErrorKind: kind as FailureKind | null,
+    nextAttemptAt: nextAttemptAt === null ? null : new Date(nextAttemptAt),
+    messageId: decodeMessageId(messageId),
+    takenOver: row[10] !== null,
+  };
+}
+
 function openDatabase(filename: string): Database {
   const db = new BetterSqlite3(filename);
   // First, so that switching to WAL waits for another process opening the same file.
@@ -77,6 +121,8 @@ function openDatabase(filename: string): Database {
   if (filename !== ":memory:" && filename !== "") db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
+  // A million-recipient broadcast is a few hundred megabytes: keep more of its hot pages cached.
+  db.pragma("cache_size = -65536");
   return db;
 }
 
@@ -217,24 +263,27 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const epoch = epochRow.epoch_counter;
     const now = request.now.getTime();
     const expiresAt = now + request.leaseMs;
-    const claim = request.onlyFailed ? s.claimOnlyFailed : s.claim;
     const limit = Math.max(0, Math.floor(request.limit));
-    const rows =
-      limit === 0
-        ? []
-        : claim.all(
-            epoch,
-            request.owner,
-            expiresAt,
-            expiresAt,
-            request.broadcastId,
-            request.broadcastId,
-            now,
-            limit,
-          );
+    const claimable = request.onlyFailed ? s.claimableOnlyFailed : s.claimable;
+    const rows = limit === 0 ? [] : claimable.all(request.broadcastId, now, limit);
     if (rows.length > 0) {
-      rows.sort((a, b) => Number(a.seq) - Number(b.seq));
-      return { epoch, recipients: rows.map(toClaimedRecipient), retryAt: null };
+      const lease = request.onlyFailed ? s.leaseOnlyFailed : s.lease;
+      lease.run(
+        epoch,
+        request.owner,
+        expiresAt,
+        expiresAt,
+        request.broadcastId,
+        request.broadcastId,
+        now,
+        limit,
+      );
+      rows.sort((a, b) => a[0] - b[0]);
+      return {
+        epoch,
+        recipients: rows.map((row) => claimedRecipient(request.broadcastId, row)),
+        retryAt: null,
+      };
     }
     const due = (request.onlyFailed ? s.nextDueOnlyFailed : s.nextDue).get(request.broadcastId)?.at ?? null;
     return { epoch, recipients: [], retryAt: due === null ? null : new Date(Math.max(due, now)) };

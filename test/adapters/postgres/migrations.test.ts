@@ -1,0 +1,215 @@
+import { progressOf } from "broadcastkit";
+import { createPostgresStore, POSTGRES_MIGRATIONS } from "broadcastkit/postgres";
+import { afterEach, describe, expect, it } from "vitest";
+import { DATABASE_URL, dropSchema, testPool, uniqueSchema } from "../../support/postgres.js";
+
+const ALL_VERSIONS = POSTGRES_MIGRATIONS.map((m) => m.version);
+const used: string[] = [];
+const schemaForTest = () => {
+  const schema = uniqueSchema();
+  used.push(schema);
+  return schema;
+};
+afterEach(async () => {
+  await Promise.all(used.splice(0).map((schema) => dropSchema(schema)));
+});
+
+const tablesIn = async (schema: string): Promise<string[]> =>
+  (
+    await testPool().query<{ tablename: string }>(
+      "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename",
+      [schema],
+    )
+  ).rows.map((r) => r.tablename);
+
+/** The seed's table before its migration 0010, as Django creates it on PostgreSQL. */
+const legacyTable = (schema: string, timeType = "timestamp with time zone") => `
+  CREATE SCHEMA "${schema}";
+  CREATE TABLE "${schema}".broadcasts (
+    id serial PRIMARY KEY,
+    created_by integer NOT NULL,
+    message text NOT NULL,
+    status varchar(20) NOT NULL,
+    recipient_count integer NOT NULL,
+    sent_count integer NOT NULL,
+    failed_count integer NOT NULL,
+    created_at ${timeType} NOT NULL,
+    scheduled_at ${timeType} NULL,
+    sent_at ${timeType} NULL,
+    completed_at ${timeType} NULL
+  );`;
+
+const LEGACY_ROWS = [
+  [
+    7,
+    "Welcome!",
+    "sent",
+    500,
+    500,
+    0,
+    "2024-12-27T10:00:00.123Z",
+    null,
+    "2024-12-27T10:01:00Z",
+    "2024-12-27T10:05:00Z",
+  ],
+  [
+    7,
+    "Promo <b>50%</b>",
+    "sending",
+    500,
+    450,
+    40,
+    "2024-12-27T11:00:00Z",
+    null,
+    "2024-12-27T11:00:30Z",
+    null,
+  ],
+  [
+    8,
+    "'; DROP TABLE broadcasts; --",
+    "cancelled",
+    10,
+    0,
+    0,
+    "2024-12-26T09:00:00Z",
+    null,
+    null,
+    "2024-12-26T09:30:00Z",
+  ],
+  [9, "Later", "scheduled", 3, 0, 0, "2024-12-27T12:00:00Z", "2025-01-01T00:00:00Z", null, null],
+] as const;
+
+async function fillLegacy(schema: string, timeType?: string): Promise<void> {
+  await testPool().query(legacyTable(schema, timeType));
+  for (const row of LEGACY_ROWS) {
+    await testPool().query(
+      `INSERT INTO "${schema}".broadcasts (created_by, message, status, recipient_count, sent_count,
+         failed_count, created_at, scheduled_at, sent_at, completed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [...row],
+    );
+  }
+}
+
+const date = (text: string | null) => (text === null ? null : new Date(text));
+
+describe("PostgreSQL migrations", () => {
+  it("apply every version once; migrating again applies nothing", async () => {
+    const store = createPostgresStore({ pool: testPool(), schema: schemaForTest() });
+    expect(await store.migrate()).toEqual(ALL_VERSIONS);
+    expect(await store.migrate()).toEqual([]);
+  });
+
+  it("run on first use by default, and never with migrate: false until migrate() is called", async () => {
+    const schema = schemaForTest();
+    const store = createPostgresStore({ pool: testPool(), schema, migrate: false });
+    await expect(store.getBroadcast(1)).rejects.toThrow(/does not exist/);
+    expect(await tablesIn(schema)).toEqual([]);
+    await store.migrate();
+    expect(await store.getBroadcast(1)).toBeNull();
+
+    const other = schemaForTest();
+    expect(await createPostgresStore({ pool: testPool(), schema: other }).getBroadcast(1)).toBeNull();
+    expect(await tablesIn(other)).toEqual([
+      "broadcast_recipients",
+      "broadcastkit_schema_migrations",
+      "broadcasts",
+    ]);
+  });
+
+  it("are applied once when several processes start on a new schema at the same time", async () => {
+    const schema = schemaForTest();
+    const stores = Array.from({ length: 4 }, () =>
+      createPostgresStore({ connectionString: DATABASE_URL, schema, poolSize: 1 }),
+    );
+    try {
+      const applied = await Promise.all(stores.map((store) => store.migrate()));
+      expect(applied.filter((versions) => versions.length > 0)).toEqual([ALL_VERSIONS]);
+      const recorded = await testPool().query(
+        `SELECT version FROM "${schema}".broadcastkit_schema_migrations ORDER BY version`,
+      );
+      expect(recorded.rows).toEqual(ALL_VERSIONS.map((version) => ({ version })));
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
+  describe("adopting the seed's pre-0010 broadcasts table", () => {
+    it("keeps every row intact, with an empty error log and no per-error counts", async () => {
+      const schema = schemaForTest();
+      await fillLegacy(schema);
+      const store = createPostgresStore({ pool: testPool(), schema });
+      expect(await store.migrate()).toEqual(ALL_VERSIONS);
+
+      for (const [index, row] of LEGACY_ROWS.entries()) {
+        const [createdBy, message, status, total, sent, failed, createdAt, scheduledAt, sentAt, completedAt] =
+          row;
+        expect(await store.getBroadcast(index + 1)).toEqual({
+          id: index + 1,
+          status,
+          message: { text: message },
+          createdBy,
+          errorThreshold: null,
+          totalRecipients: total,
+          sentCount: sent,
+          failedCount: failed,
+          errorCounts: {},
+          errorLog: [],
+          pauseReason: null,
+          createdAt: date(createdAt),
+          scheduledAt: date(scheduledAt),
+          sentAt: date(sentAt),
+          completedAt: date(completedAt),
+          version: 1,
+        });
+      }
+      const raw = await testPool().query(`SELECT DISTINCT error_log FROM "${schema}".broadcasts`);
+      expect(raw.rows).toEqual([{ error_log: [] }]);
+      expect(progressOf((await store.getBroadcast(2))!)).toMatchObject({ pendingCount: 10, progressPct: 90 });
+    });
+
+    it("goes on issuing ids after the adopted ones, and lets new broadcasts have no creator", async () => {
+      const schema = schemaForTest();
+      await fillLegacy(schema);
+      const store = createPostgresStore({ pool: testPool(), schema });
+      const created = await store.createBroadcast(
+        {
+          message: { text: "new" },
+          status: "draft",
+          scheduledAt: null,
+          createdBy: null,
+          errorThreshold: null,
+          createdAt: new Date(0),
+        },
+        [{ recipientId: 1, chatId: 1 }],
+      );
+      expect(created).toMatchObject({ id: 5, createdBy: null, totalRecipients: 1 });
+      const page = await store.listBroadcasts({ limit: 10 });
+      expect(page.items.map((b) => b.id)).toEqual([5, 4, 3, 2, 1]);
+    });
+
+    it("reads times stored without a zone as UTC", async () => {
+      const schema = schemaForTest();
+      await fillLegacy(schema, "timestamp without time zone");
+      const store = createPostgresStore({ pool: testPool(), schema });
+      expect(await store.getBroadcast(1)).toMatchObject({
+        createdAt: new Date("2024-12-27T10:00:00.123Z"),
+        completedAt: new Date("2024-12-27T10:05:00Z"),
+      });
+    });
+
+    it("refuses a broadcasts table that is neither its own nor the seed's, and leaves it alone", async () => {
+      const schema = schemaForTest();
+      await testPool().query(
+        `CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".broadcasts (name text);
+         INSERT INTO "${schema}".broadcasts VALUES ('mine');`,
+      );
+      const store = createPostgresStore({ pool: testPool(), schema });
+      await expect(store.getBroadcast(1)).rejects.toThrow(/refusing to change it/);
+      expect((await testPool().query(`SELECT * FROM "${schema}".broadcasts`)).rows).toEqual([
+        { name: "mine" },
+      ]);
+      expect(await tablesIn(schema)).toEqual(["broadcasts"]);
+    });
+  });
+});
