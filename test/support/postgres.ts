@@ -22,7 +22,7 @@ export function uniqueSchema(): string {
 }
 
 export async function dropSchema(schema: string, pool: pg.Pool = testPool()): Promise<void> {
-  await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await pool.query(`DROP SCHEMA IF EXISTS "${schema.replaceAll('"', '""')}" CASCADE`);
 }
 
 export interface TestPostgresStore {

@@ -1,7 +1,7 @@
 import pg, { type Pool, type PoolClient, type QueryResultRow } from "pg";
 import type { RecipientOutcome } from "../../core/outcome.js";
 import type { BroadcastPatch } from "../../core/transitions.js";
-import type { Broadcast, BroadcastStatus, Page, Recipient, RecipientId } from "../../core/types.js";
+import type { Broadcast, BroadcastStatus, NewRecipient, Page, Recipient } from "../../core/types.js";
 import type {
   BroadcastStore,
   ClaimRequest,
@@ -91,6 +91,11 @@ function schemaTag(schema: string): string {
 
 const asBroadcast = (row: BroadcastRow): Broadcast => toBroadcast(row, jsonParsed);
 
+/** Thrown inside a transaction to roll it back with an answer rather than a failure. */
+class Answer<T> {
+  constructor(readonly value: T) {}
+}
+
 /** A batch's outcomes as the parallel arrays the `record` statement unnests, in its column order. */
 function outcomeColumns(outcomes: readonly RecipientOutcome[]): unknown[] {
   const ops: string[] = [];
@@ -121,11 +126,13 @@ function outcomeColumns(outcomes: readonly RecipientOutcome[]): unknown[] {
 
 /**
  * A `BroadcastStore` on PostgreSQL (pg). Each method is one statement or one transaction on one
- * pooled connection. Claims increment the broadcast's `epoch_counter` (the fencing token) and then
- * take recipients with `FOR UPDATE SKIP LOCKED`; a batch's outcomes are one `UPDATE ... FROM
- * unnest(...)` that only touches rows still held under the batch's epoch, plus one update of the
- * broadcast's counters, in one transaction; status changes are compare-and-set updates
- * (`UPDATE ... WHERE id = $1 AND status = $2 RETURNING *`).
+ * pooled connection:
+ * - a claim draws an epoch (the fencing token) from the broadcast's `epoch_counter`, then leases
+ *   up to `limit` recipients in one `SELECT ... FOR UPDATE SKIP LOCKED` + `UPDATE` statement;
+ * - a batch's outcomes are one `UPDATE ... FROM unnest(...)` touching only rows still held under
+ *   the batch's epoch (a shortfall rolls back to `lease_lost`), then one update of the broadcast's
+ *   counters, error counts and error log, in one transaction;
+ * - status changes are compare-and-set updates (`UPDATE ... WHERE id = $1 AND status = $2 RETURNING *`).
  */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
   const owned = !("pool" in options);
@@ -187,10 +194,6 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     }
   }
 
-  /** Thrown inside `transaction` to roll back with an answer rather than a failure. */
-  class Answer<T> {
-    constructor(readonly value: T) {}
-  }
   async function answering<T>(work: (client: PoolClient) => Promise<T>, begin?: string): Promise<T> {
     try {
       return await transaction(work, begin);
@@ -229,14 +232,19 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     return rows.length === 0 ? null : (rows[0]!.status as BroadcastStatus);
   }
 
-  async function insertChunk(client: PoolClient, id: number, firstSeq: number, chunk: RecipientSource) {
+  async function insertChunk(
+    client: PoolClient,
+    id: number,
+    firstSeq: number,
+    chunk: readonly NewRecipient[],
+  ): Promise<number> {
     const seqs: number[] = [];
     const recipientIds: string[] = [];
     const chatIds: (number | null)[] = [];
     const usernames: (string | null)[] = [];
     const variables: (string | null)[] = [];
     let seq = firstSeq;
-    for (const recipient of chunk as Iterable<Parameters<typeof toInsertRow>[0]>) {
+    for (const recipient of chunk) {
       const row = toInsertRow(recipient);
       seqs.push(seq++);
       recipientIds.push(row.recipientId);
