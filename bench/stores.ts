@@ -41,6 +41,8 @@ const rate = (count: number, ms: number) => `${Math.round(count / (ms / 1000)).t
 const perRead = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(1)} ms`);
 
 interface Figures {
+  /** This machine's pace: a bare single-row UPDATE by primary key, per second (SQLite only). */
+  referenceRate?: number;
   createMs: number;
   sendMs: number;
   readMs: number;
@@ -133,8 +135,18 @@ async function sqlite(): Promise<Figures> {
       }
     }
     const baselineSendMs = ((performance.now() - baselineStart) / sqliteBaselineSample) * total;
+
+    const touch = naive.prepare(
+      "UPDATE broadcast_recipients SET attempts = attempts WHERE broadcast_id = ? AND seq = ?",
+    );
+    const touches = Math.min(total, 50_000);
+    const referenceStart = performance.now();
+    naive.transaction(() => {
+      for (let seq = 0; seq < touches; seq++) touch.run(id, seq);
+    })();
+    const referenceRate = touches / ((performance.now() - referenceStart) / 1000);
     naive.close();
-    return { createMs, sendMs, readMs, baselineSendMs, baselineReadMs };
+    return { referenceRate, createMs, sendMs, readMs, baselineSendMs, baselineReadMs };
   } finally {
     await store.close();
     rmSync(directory, { recursive: true, force: true });
@@ -197,6 +209,12 @@ async function postgres(): Promise<Figures> {
 function report(name: string, workers: number, f: Figures, sendTarget: string, readTarget: string): void {
   const workersText = `${workers} worker${workers > 1 ? "s" : ""}`;
   const sendText = `${rate(total, f.sendMs)} (${(f.sendMs / 1000).toFixed(1)} s)`;
+  if (f.referenceRate !== undefined) {
+    const reference = `${Math.round(f.referenceRate).toLocaleString("en")}/s`;
+    console.log(
+      `| ${name} | machine reference: bare UPDATE by primary key, one transaction | ${reference} | | |`,
+    );
+  }
   console.log(`| ${name} | create from a lazy source | ${rate(total, f.createMs)} | | |`);
   console.log(
     `| ${name} | send end to end, ${workersText} | ${sendText} | ${rate(total, f.baselineSendMs)} | ${sendTarget} |`,
