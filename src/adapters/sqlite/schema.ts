@@ -125,7 +125,9 @@ function createBroadcastIndexes(db: Database): void {
  * Migration 2: the recipients. One row per recipient, keyed by its insertion position (`seq`).
  * `recipient_id` and `message_id` hold JSON text (so `1` and `"1"` differ); a chat is `chat_id`
  * (numeric) or `chat_username` (`@channel`). `due_at` is when a pending recipient may be claimed
- * (its retry time, its lease's expiry, or ALWAYS_DUE), so a claim reads one index range.
+ * (its retry time, or ALWAYS_DUE), so a claim reads one index range; a live lease
+ * (`lease_expires_at` in the future) keeps it from being claimed until then. Version 2 wrote a
+ * lease's expiry into `due_at` too; such a row waits for the same instant either way.
  */
 function createRecipients(db: Database): void {
   db.exec(`
@@ -158,6 +160,19 @@ function createRecipients(db: Database): void {
   `);
 }
 
+/**
+ * Migration 3: the index of settled recipients covers only the failed ones. Indexing every sent
+ * recipient cost an index write per delivery (the hot path) to serve listings that read most
+ * rows anyway; failed recipients stay sparse, and retries and the failed listing look them up.
+ */
+function indexFailedOnly(db: Database): void {
+  db.exec(`
+    DROP INDEX IF EXISTS broadcast_recipients_done;
+    CREATE INDEX IF NOT EXISTS broadcast_recipients_failed
+      ON broadcast_recipients (broadcast_id, seq) WHERE state = 'failed';
+  `);
+}
+
 export interface SqliteMigration {
   readonly version: number;
   readonly name: string;
@@ -175,6 +190,7 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     },
   },
   { version: 2, name: "broadcast_recipients", up: createRecipients },
+  { version: 3, name: "index failed recipients only", up: indexFailedOnly },
 ];
 
 /**

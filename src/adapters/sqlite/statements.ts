@@ -10,48 +10,79 @@ const HELD = "WHERE broadcast_id = ? AND recipient_id = ? AND lease_epoch = ?";
 
 /**
  * The columns a claim reads, as positional rows (better-sqlite3's raw mode): building an object
- * per row costs more than the read itself on a claim's hot path.
+ * per row costs more than the read itself on a claim's hot path, and so does every column, so
+ * the chat comes as one value and the traces of earlier attempts as one JSON array, present only
+ * when there are some (a first attempt has none).
  */
-const CLAIMED_COLUMNS = `seq, recipient_id, chat_id, chat_username, variables, attempts, last_error,
-  last_error_kind, next_attempt_at, message_id, lease_epoch`;
+const CLAIMED_COLUMNS = `seq, recipient_id, coalesce(chat_id, chat_username), variables, attempts, lease_epoch,
+  CASE WHEN last_error IS NULL AND last_error_kind IS NULL AND next_attempt_at IS NULL AND message_id IS NULL
+    THEN NULL ELSE json_array(last_error, last_error_kind, next_attempt_at, message_id) END`;
 
 export type ClaimedRow = [
   seq: number,
   recipientId: string,
-  chatId: number | null,
-  chatUsername: string | null,
+  chat: number | string,
   variables: string | null,
   attempts: number,
-  lastError: string | null,
-  lastErrorKind: string | null,
-  nextAttemptAt: number | null,
-  messageId: string | null,
   leaseEpoch: number | null,
+  /** JSON `[lastError, lastErrorKind, nextAttemptAt, messageId]`, or null when all four are. */
+  earlierAttempts: string | null,
 ];
 
-/** The claimable recipients, oldest due first: a range of the partial claim index. */
+/**
+ * The claimable recipients, oldest due first: a range of the partial claim index, skipping the
+ * ones under a live lease. A lease leaves `due_at` (and so the index) alone: moving every leased
+ * recipient within the index cost more than the claim's other work together, and the recipients a
+ * claim must skip are few (the batches other workers hold right now).
+ */
 function claimableSql(columns: string, onlyFailed: boolean): string {
   return `SELECT ${columns} FROM broadcast_recipients
-    WHERE broadcast_id = ? AND state = 'pending' AND due_at <= ? ${onlyFailed ? "AND last_error IS NOT NULL" : ""}
+    WHERE broadcast_id = ? AND state = 'pending' AND due_at <= ?
+      AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
+      ${onlyFailed ? "AND last_error IS NOT NULL" : ""}
     ORDER BY due_at, seq LIMIT ?`;
 }
 
+const LEASE = `UPDATE broadcast_recipients
+    SET lease_taken_over = lease_epoch IS NOT NULL,
+        lease_epoch = ?, lease_owner = ?, lease_expires_at = ?`;
+
 /**
  * A claim reads its rows, then leases the same range in the same transaction (nothing can change
- * in between). Reading first is cheaper than `RETURNING *`, and the rows read still show whether
+ * in between). Reading first is cheaper than \`RETURNING *\`, and the rows read still show whether
  * an earlier lease was there to be taken over.
  */
 function leaseSql(onlyFailed: boolean): string {
-  return `UPDATE broadcast_recipients
-    SET lease_taken_over = lease_epoch IS NOT NULL,
-        lease_epoch = ?, lease_owner = ?, lease_expires_at = ?, due_at = ?
-    WHERE broadcast_id = ? AND seq IN (${claimableSql("seq", onlyFailed)})`;
+  return `${LEASE} WHERE broadcast_id = ? AND seq IN (${claimableSql("seq", onlyFailed)})`;
 }
 
+/**
+ * The common claim (a first pass, in insertion order) reads consecutive positions: leasing them
+ * as a range spares reading the claim index a second time.
+ */
+const LEASE_RANGE = `${LEASE} WHERE broadcast_id = ? AND seq BETWEEN ? AND ?`;
+
+/**
+ * When an empty claim should look again: the earliest retry time still ahead, or the earliest
+ * expiry of a live lease. After an empty claim every due recipient is under a live lease, so the
+ * second half reads only the leased ones.
+ */
 function nextDueSql(onlyFailed: boolean): string {
-  return `SELECT min(due_at) AS at FROM broadcast_recipients
-    WHERE broadcast_id = ? AND state = 'pending' ${onlyFailed ? "AND last_error IS NOT NULL" : ""}`;
+  const failedOnly = onlyFailed ? "AND last_error IS NOT NULL" : "";
+  return `SELECT min(at) AS at FROM (
+      SELECT min(due_at) AS at FROM broadcast_recipients
+        WHERE broadcast_id = ? AND state = 'pending' AND due_at > ? ${failedOnly}
+      UNION ALL
+      SELECT min(coalesce(lease_expires_at, due_at)) AS at FROM broadcast_recipients
+        WHERE broadcast_id = ? AND state = 'pending' AND due_at <= ? ${failedOnly}
+    )`;
 }
+
+/**
+ * The failed recipients, through their partial index: SQLite's planner, without statistics,
+ * prefers scanning the whole broadcast by primary key, so the index is named.
+ */
+const FAILED_RECIPIENTS = "broadcast_recipients INDEXED BY broadcast_recipients_failed";
 
 const RETRIABLE = "AND (last_error_kind IS NULL OR last_error_kind <> 'permanent')";
 
@@ -81,6 +112,9 @@ export function prepareStatements(db: Database) {
     listRecipientsByState: db.prepare(
       "SELECT * FROM broadcast_recipients WHERE broadcast_id = ? AND state = ? AND seq > ? ORDER BY seq LIMIT ?",
     ) as Row<RecipientRow>,
+    listFailedRecipients: db.prepare(
+      `SELECT * FROM ${FAILED_RECIPIENTS} WHERE broadcast_id = ? AND state = 'failed' AND seq > ? ORDER BY seq LIMIT ?`,
+    ) as Row<RecipientRow>,
     findDue: db.prepare(`
       SELECT * FROM broadcasts WHERE status = 'scheduled' AND scheduled_at <= ?
       ORDER BY scheduled_at, id LIMIT ?`) as Row<BroadcastRow>,
@@ -91,6 +125,7 @@ export function prepareStatements(db: Database) {
     claimableOnlyFailed: db.prepare(claimableSql(CLAIMED_COLUMNS, true)).raw(true) as Row<ClaimedRow>,
     lease: db.prepare(leaseSql(false)) as Exec,
     leaseOnlyFailed: db.prepare(leaseSql(true)) as Exec,
+    leaseRange: db.prepare(LEASE_RANGE) as Exec,
     nextDue: db.prepare(nextDueSql(false)) as Row<{ at: number | null }>,
     nextDueOnlyFailed: db.prepare(nextDueSql(true)) as Row<{ at: number | null }>,
 
@@ -117,27 +152,27 @@ export function prepareStatements(db: Database) {
 
     countFailed: db.prepare(`
       SELECT count(*) AS failed, coalesce(sum(last_error_kind = 'permanent'), 0) AS permanent
-      FROM broadcast_recipients WHERE broadcast_id = ? AND state = 'failed'`) as Row<{
+      FROM ${FAILED_RECIPIENTS} WHERE broadcast_id = ? AND state = 'failed'`) as Row<{
       failed: number;
       permanent: number;
     }>,
     failedErrors: db.prepare(`
-      SELECT last_error AS error, count(*) AS n FROM broadcast_recipients
+      SELECT last_error AS error, count(*) AS n FROM ${FAILED_RECIPIENTS}
       WHERE broadcast_id = ? AND state = 'failed' ${RETRIABLE} GROUP BY last_error`) as Row<{
       error: string | null;
       n: number;
     }>,
     failedErrorsAll: db.prepare(`
-      SELECT last_error AS error, count(*) AS n FROM broadcast_recipients
+      SELECT last_error AS error, count(*) AS n FROM ${FAILED_RECIPIENTS}
       WHERE broadcast_id = ? AND state = 'failed' GROUP BY last_error`) as Row<{
       error: string | null;
       n: number;
     }>,
     resetFailed: db.prepare(`
-      UPDATE broadcast_recipients SET state = 'pending', attempts = 0, next_attempt_at = NULL,
+      UPDATE ${FAILED_RECIPIENTS} SET state = 'pending', attempts = 0, next_attempt_at = NULL,
         due_at = ${ALWAYS_DUE} WHERE broadcast_id = ? AND state = 'failed' ${RETRIABLE}`) as Exec,
     resetFailedAll: db.prepare(`
-      UPDATE broadcast_recipients SET state = 'pending', attempts = 0, next_attempt_at = NULL,
+      UPDATE ${FAILED_RECIPIENTS} SET state = 'pending', attempts = 0, next_attempt_at = NULL,
         due_at = ${ALWAYS_DUE} WHERE broadcast_id = ? AND state = 'failed'`) as Exec,
     lowerFailed: db.prepare(`
       UPDATE broadcasts SET failed_count = max(0, failed_count - ?), error_counts = ? WHERE id = ?`) as Exec,

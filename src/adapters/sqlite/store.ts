@@ -87,22 +87,15 @@ function bindable(column: PatchColumn): unknown {
 
 /** A row read by a claim, before its lease was written: a lease still on it is an expired one, taken over. */
 function claimedRecipient(broadcastId: number, row: ClaimedRow): ClaimedRecipient {
-  const [
-    ,
-    recipientId,
-    chatId,
-    chatUsername,
-    variables,
-    attempts,
-    lastError,
-    kind,
-    nextAttemptAt,
-    messageId,
-  ] = row;
+  const [, recipientId, chat, variables, attempts, leaseEpoch, earlier] = row;
+  const [lastError, kind, nextAttemptAt, messageId] =
+    earlier === null
+      ? [null, null, null, null]
+      : (JSON.parse(earlier) as [string | null, string | null, number | null, string | null]);
   return {
     broadcastId,
     recipientId: decodeRecipientId(recipientId),
-    chatId: joinChatId(chatId, chatUsername),
+    chatId: typeof chat === "number" ? joinChatId(chat, null) : joinChatId(null, chat),
     variables: variables === null ? null : (JSON.parse(variables) as TemplateVariables),
     state: "pending",
     attempts,
@@ -110,7 +103,7 @@ function claimedRecipient(broadcastId: number, row: ClaimedRow): ClaimedRecipien
     lastErrorKind: kind as FailureKind | null,
     nextAttemptAt: nextAttemptAt === null ? null : new Date(nextAttemptAt),
     messageId: decodeMessageId(messageId),
-    takenOver: row[10] !== null,
+    takenOver: leaseEpoch !== null,
   };
 }
 
@@ -265,27 +258,25 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const expiresAt = now + request.leaseMs;
     const limit = Math.max(0, Math.floor(request.limit));
     const claimable = request.onlyFailed ? s.claimableOnlyFailed : s.claimable;
-    const rows = limit === 0 ? [] : claimable.all(request.broadcastId, now, limit);
+    const rows = limit === 0 ? [] : claimable.all(request.broadcastId, now, now, limit);
     if (rows.length > 0) {
-      const lease = request.onlyFailed ? s.leaseOnlyFailed : s.lease;
-      lease.run(
-        epoch,
-        request.owner,
-        expiresAt,
-        expiresAt,
-        request.broadcastId,
-        request.broadcastId,
-        now,
-        limit,
-      );
       rows.sort((a, b) => a[0] - b[0]);
+      const first = rows[0]![0];
+      const last = rows[rows.length - 1]![0];
+      if (last - first + 1 === rows.length) {
+        s.leaseRange.run(epoch, request.owner, expiresAt, request.broadcastId, first, last);
+      } else {
+        const lease = request.onlyFailed ? s.leaseOnlyFailed : s.lease;
+        lease.run(epoch, request.owner, expiresAt, request.broadcastId, request.broadcastId, now, now, limit);
+      }
       return {
         epoch,
         recipients: rows.map((row) => claimedRecipient(request.broadcastId, row)),
         retryAt: null,
       };
     }
-    const due = (request.onlyFailed ? s.nextDueOnlyFailed : s.nextDue).get(request.broadcastId)?.at ?? null;
+    const nextDue = request.onlyFailed ? s.nextDueOnlyFailed : s.nextDue;
+    const due = nextDue.get(request.broadcastId, now, request.broadcastId, now)?.at ?? null;
     return { epoch, recipients: [], retryAt: due === null ? null : new Date(Math.max(due, now)) };
   });
 
@@ -399,7 +390,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const rows =
         query.status === undefined
           ? s.listRecipients.all(broadcastId, after, limit + 1)
-          : s.listRecipientsByState.all(broadcastId, query.status, after, limit + 1);
+          : query.status === "failed"
+            ? s.listFailedRecipients.all(broadcastId, after, limit + 1)
+            : s.listRecipientsByState.all(broadcastId, query.status, after, limit + 1);
       const more = rows.length > limit;
       const page = more ? rows.slice(0, limit) : rows;
       const last = page[page.length - 1];

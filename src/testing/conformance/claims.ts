@@ -84,6 +84,38 @@ export function describeClaims(ctx: StoreContext): void {
       );
     });
 
+    it("leaves alone a recipient between two it claims when another worker holds its lease", async () => {
+      const b = await sendingBroadcast(ctx.store, numbered(3));
+      const first = await ctx.store.claimRecipients(claimRequest(b.id));
+      const released = (recipientId: RecipientId) => ({ type: "released", recipientId }) as const;
+      expect(await record(ctx.store, b.id, first, [released(1), released(3)])).toMatchObject({
+        type: "recorded",
+      });
+      const second = await ctx.store.claimRecipients(claimRequest(b.id, { owner: "worker-b" }));
+      expect(ids(second.recipients)).toEqual([1, 3]);
+      expect(await record(ctx.store, b.id, first, [delivered(2)])).toMatchObject({ type: "recorded" });
+      expect(await record(ctx.store, b.id, second, [delivered(1), delivered(3)])).toMatchObject({
+        type: "recorded",
+      });
+    });
+
+    it("leaves alone a recipient between two it claims when its retry is not due yet", async () => {
+      const b = await sendingBroadcast(ctx.store, numbered(3));
+      const first = await ctx.store.claimRecipients(claimRequest(b.id));
+      await record(ctx.store, b.id, first, [
+        { type: "released", recipientId: 1 },
+        retryAt(2, at(10 * LEASE_MS)),
+        { type: "released", recipientId: 3 },
+      ]);
+      const second = await ctx.store.claimRecipients(claimRequest(b.id, { owner: "worker-b" }));
+      expect(ids(second.recipients)).toEqual([1, 3]);
+      await record(ctx.store, b.id, second, [delivered(1), delivered(3)]);
+      const afterLease = await ctx.store.claimRecipients(claimRequest(b.id, { now: at(LEASE_MS) }));
+      expect(afterLease).toMatchObject({ recipients: [], retryAt: at(10 * LEASE_MS) });
+      const due = await ctx.store.claimRecipients(claimRequest(b.id, { now: at(10 * LEASE_MS) }));
+      expect(due.recipients).toEqual([expect.objectContaining({ recipientId: 2, takenOver: false })]);
+    });
+
     it("says when to look again: the earliest retry or lease expiry, or null when nobody is pending", async () => {
       const b = await sendingBroadcast(ctx.store, numbered(3));
       const claim = await ctx.store.claimRecipients(claimRequest(b.id, { limit: 2 }));

@@ -105,6 +105,71 @@ describe("SQLite migrations", () => {
     await store.close();
   });
 
+  it("carry a database of an earlier version forward: version 3 indexes only the failed recipients", async () => {
+    const db = new Database(":memory:");
+    db.exec(`CREATE TABLE broadcastkit_schema_migrations
+      (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+    for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 2)) {
+      migration.up(db);
+      db.prepare("INSERT INTO broadcastkit_schema_migrations VALUES (?, ?, 0)").run(
+        migration.version,
+        migration.name,
+      );
+    }
+    const indexes = () =>
+      (
+        db
+          .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'broadcast_recipients'")
+          .all() as { name: string }[]
+      ).map((r) => r.name);
+    expect(indexes()).toContain("broadcast_recipients_done");
+    db.prepare("INSERT INTO broadcasts (message, status, created_at) VALUES ('old', 'sending', 0)").run();
+    db.prepare(
+      `INSERT INTO broadcast_recipients (broadcast_id, seq, recipient_id, chat_id, state, last_error)
+       VALUES (1, 0, '1', 11, 'failed', 'chat not found'), (1, 1, '2', 12, 'sent', NULL)`,
+    ).run();
+
+    const store = createSqliteStore({ db });
+    expect(await store.migrate()).toEqual([3]);
+    expect(indexes()).not.toContain("broadcast_recipients_done");
+    expect(indexes()).toContain("broadcast_recipients_failed");
+    const plan = db
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT * FROM broadcast_recipients INDEXED BY broadcast_recipients_failed WHERE broadcast_id = 1 AND state = 'failed' AND seq > -1 ORDER BY seq",
+      )
+      .all() as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(" ")).toContain("broadcast_recipients_failed");
+    const failedPage = await store.listRecipients(1, { limit: 10, status: "failed" });
+    expect(failedPage?.items.map((r) => [r.recipientId, r.lastError])).toEqual([[1, "chat not found"]]);
+    const sentPage = await store.listRecipients(1, { limit: 10, status: "sent" });
+    expect(sentPage?.items.map((r) => r.recipientId)).toEqual([2]);
+  });
+
+  it("honour a lease written by version 2 (its expiry also in due_at) until it expires", async () => {
+    const db = new Database(":memory:");
+    const store = createSqliteStore({ db });
+    await store.migrate();
+    db.prepare("INSERT INTO broadcasts (message, status, created_at, epoch_counter) VALUES ('old', 'sending', 0, 1)").run();
+    db.prepare(
+      `INSERT INTO broadcast_recipients
+         (broadcast_id, seq, recipient_id, chat_id, due_at, lease_owner, lease_epoch, lease_expires_at)
+       VALUES (1, 0, '1', 11, 5000, 'old-worker', 1, 5000)`,
+    ).run();
+    const claim = (now: number) =>
+      store.claimRecipients({
+        broadcastId: 1,
+        owner: "new-worker",
+        limit: 10,
+        now: new Date(now),
+        leaseMs: 1000,
+        onlyFailed: false,
+      });
+    expect(await claim(4999)).toMatchObject({ recipients: [], retryAt: new Date(5000) });
+    const taken = await claim(5000);
+    expect(taken.recipients).toEqual([expect.objectContaining({ recipientId: 1, takenOver: true })]);
+    expect(taken.epoch).toBeGreaterThan(1);
+  });
+
   it("run on first use by default, and never with migrate: false until migrate() is called", async () => {
     const db = new Database(":memory:");
     const store = createSqliteStore({ db, migrate: false });
