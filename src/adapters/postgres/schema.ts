@@ -139,7 +139,9 @@ async function createBroadcastIndexes(client: PoolClient, t: TableNames): Promis
  * Migration 2: the recipients, one row per recipient keyed by its insertion position (`seq`).
  * `recipient_id` and `message_id` hold JSON text (so `1` and `"1"` differ); a chat is `chat_id`
  * (BIGINT) or `chat_username` (`@channel`). `due_at` is when a pending recipient may be claimed
- * (its retry time, its lease's expiry, or `-infinity`), so a claim reads one index range.
+ * (its retry time, or `-infinity`), so a claim reads one index range; a live lease
+ * (`lease_expires_at` in the future) keeps it from being claimed until then. Version 2 wrote a
+ * lease's expiry into `due_at` too; such a row waits for the same instant either way.
  */
 async function createRecipients(client: PoolClient, t: TableNames): Promise<void> {
   await client.query(`
@@ -171,6 +173,18 @@ async function createRecipients(client: PoolClient, t: TableNames): Promise<void
     ON ${t.recipients} (broadcast_id, state, seq) WHERE state <> 'pending'`);
 }
 
+/**
+ * Migration 3: the index of settled recipients covers only the failed ones (indexing every sent
+ * recipient cost an index write per delivery, the hot path), and the recipients table leaves room
+ * in each page so that a lease, which changes no indexed column, updates its row in place.
+ */
+async function indexFailedOnly(client: PoolClient, t: TableNames): Promise<void> {
+  await client.query(`DROP INDEX IF EXISTS ${t.quotedSchema}.broadcast_recipients_done`);
+  await client.query(`CREATE INDEX IF NOT EXISTS broadcast_recipients_failed
+    ON ${t.recipients} (broadcast_id, seq) WHERE state = 'failed'`);
+  await client.query(`ALTER TABLE ${t.recipients} SET (fillfactor = 70)`);
+}
+
 export interface PostgresMigration {
   readonly version: number;
   readonly name: string;
@@ -188,6 +202,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     },
   },
   { version: 2, name: "broadcast_recipients", up: createRecipients },
+  { version: 3, name: "index failed recipients only; room for in-place leases", up: indexFailedOnly },
 ];
 
 /**

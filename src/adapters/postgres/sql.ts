@@ -11,23 +11,42 @@ const CLAIMED_COLUMNS = `r.seq, r.broadcast_id, r.recipient_id, r.chat_id, r.cha
 export function statements(t: TableNames) {
   const B = t.broadcasts;
   const R = t.recipients;
+  /**
+   * A lease writes only columns no index holds, so PostgreSQL can update the row in place (a HOT
+   * update, helped by the table's fill factor) without touching an index; claims skip the
+   * recipients under a live lease instead.
+   */
   const claim = (onlyFailed: boolean) => `
     WITH picked AS (
       SELECT seq FROM ${R}
       WHERE broadcast_id = $1 AND state = 'pending' AND due_at <= $2
+        AND (lease_expires_at IS NULL OR lease_expires_at <= $2)
         ${onlyFailed ? "AND last_error IS NOT NULL" : ""}
       ORDER BY due_at, seq
       LIMIT $3
       FOR UPDATE SKIP LOCKED)
     UPDATE ${R} AS r
     SET lease_taken_over = r.lease_epoch IS NOT NULL,
-        lease_epoch = $4, lease_owner = $5, lease_expires_at = $6, due_at = $6
+        lease_epoch = $4, lease_owner = $5, lease_expires_at = $6
     FROM picked
     WHERE r.broadcast_id = $1 AND r.seq = picked.seq
     RETURNING ${CLAIMED_COLUMNS}`;
-  const nextDue = (onlyFailed: boolean) => `
-    SELECT CASE WHEN min(due_at) IS NULL THEN NULL ELSE greatest(min(due_at), $2::timestamptz) END AS at
-    FROM ${R} WHERE broadcast_id = $1 AND state = 'pending' ${onlyFailed ? "AND last_error IS NOT NULL" : ""}`;
+  /**
+   * When an empty claim should look again: the earliest retry time still ahead, or the earliest
+   * expiry of a live lease. After an empty claim every due recipient is under a live lease, so the
+   * second half reads only the leased ones.
+   */
+  const nextDue = (onlyFailed: boolean) => {
+    const failedOnly = onlyFailed ? "AND last_error IS NOT NULL" : "";
+    return `
+    SELECT CASE WHEN m IS NULL THEN NULL ELSE greatest(m, $2::timestamptz) END AS at FROM (
+      SELECT least(
+        (SELECT min(due_at) FROM ${R}
+          WHERE broadcast_id = $1 AND state = 'pending' AND due_at > $2 ${failedOnly}),
+        (SELECT min(coalesce(lease_expires_at, due_at)) FROM ${R}
+          WHERE broadcast_id = $1 AND state = 'pending' AND due_at <= $2 ${failedOnly})
+      ) AS m) AS next`;
+  };
   const retriable = "AND (last_error_kind IS NULL OR last_error_kind <> 'permanent')";
   const counters = "sent_count = sent_count + $2, failed_count = failed_count + $3, version = version + 1";
   return {

@@ -1,6 +1,7 @@
 import { progressOf } from "broadcastkit";
 import { createPostgresStore, POSTGRES_MIGRATIONS } from "broadcastkit/postgres";
 import { afterEach, describe, expect, it } from "vitest";
+import { tableNames } from "../../../src/adapters/postgres/schema.js";
 import { DATABASE_URL, dropSchema, testPool, uniqueSchema } from "../../support/postgres.js";
 
 const ALL_VERSIONS = POSTGRES_MIGRATIONS.map((m) => m.version);
@@ -98,6 +99,65 @@ describe("PostgreSQL migrations", () => {
     const store = createPostgresStore({ pool: testPool(), schema: schemaForTest() });
     expect(await store.migrate()).toEqual(ALL_VERSIONS);
     expect(await store.migrate()).toEqual([]);
+  });
+
+  it("carry a schema of version 2 forward: failed recipients indexed alone, a version-2 lease honoured", async () => {
+    const schema = schemaForTest();
+    const tables = tableNames(schema);
+    const client = await testPool().connect();
+    try {
+      await client.query(`CREATE SCHEMA "${schema}"`);
+      await client.query(`CREATE TABLE ${tables.migrations}
+        (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+      for (const migration of POSTGRES_MIGRATIONS.filter((m) => m.version <= 2)) {
+        await migration.up(client, tables);
+        await client.query(`INSERT INTO ${tables.migrations} (version, name) VALUES ($1, $2)`, [
+          migration.version,
+          migration.name,
+        ]);
+      }
+    } finally {
+      client.release();
+    }
+    const indexes = async () =>
+      (
+        await testPool().query<{ indexname: string }>(
+          "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'broadcast_recipients'",
+          [schema],
+        )
+      ).rows.map((r) => r.indexname);
+    expect(await indexes()).toContain("broadcast_recipients_done");
+    await testPool().query(
+      `INSERT INTO ${tables.broadcasts} (message, status, created_at, epoch_counter) VALUES ('old', 'sending', now(), 1)`,
+    );
+    // Version 2 wrote a lease's expiry into due_at as well.
+    await testPool().query(
+      `INSERT INTO ${tables.recipients}
+         (broadcast_id, seq, recipient_id, chat_id, state, last_error, due_at, lease_owner, lease_epoch, lease_expires_at)
+       VALUES (1, 0, '1', 11, 'failed', 'chat not found', '-infinity', NULL, NULL, NULL),
+              (1, 1, '2', 12, 'pending', NULL, $1, 'old-worker', 1, $1)`,
+      [new Date(5000)],
+    );
+
+    const store = createPostgresStore({ pool: testPool(), schema });
+    expect(await store.migrate()).toEqual([3]);
+    expect(await indexes()).not.toContain("broadcast_recipients_done");
+    expect(await indexes()).toContain("broadcast_recipients_failed");
+    const failedPage = await store.listRecipients(1, { limit: 10, status: "failed" });
+    expect(failedPage?.items.map((r) => [r.recipientId, r.lastError])).toEqual([[1, "chat not found"]]);
+
+    const claim = (now: number) =>
+      store.claimRecipients({
+        broadcastId: 1,
+        owner: "new-worker",
+        limit: 10,
+        now: new Date(now),
+        leaseMs: 1000,
+        onlyFailed: false,
+      });
+    expect(await claim(4999)).toMatchObject({ recipients: [], retryAt: new Date(5000) });
+    const taken = await claim(5000);
+    expect(taken.recipients).toEqual([expect.objectContaining({ recipientId: 2, takenOver: true })]);
   });
 
   it("run on first use by default, and never with migrate: false until migrate() is called", async () => {

@@ -119,7 +119,9 @@ describe("SQLite migrations", () => {
     const indexes = () =>
       (
         db
-          .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'broadcast_recipients'")
+          .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'broadcast_recipients'",
+          )
           .all() as { name: string }[]
       ).map((r) => r.name);
     expect(indexes()).toContain("broadcast_recipients_done");
@@ -149,7 +151,9 @@ describe("SQLite migrations", () => {
     const db = new Database(":memory:");
     const store = createSqliteStore({ db });
     await store.migrate();
-    db.prepare("INSERT INTO broadcasts (message, status, created_at, epoch_counter) VALUES ('old', 'sending', 0, 1)").run();
+    db.prepare(
+      "INSERT INTO broadcasts (message, status, created_at, epoch_counter) VALUES ('old', 'sending', 0, 1)",
+    ).run();
     db.prepare(
       `INSERT INTO broadcast_recipients
          (broadcast_id, seq, recipient_id, chat_id, due_at, lease_owner, lease_epoch, lease_expires_at)
