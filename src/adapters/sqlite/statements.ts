@@ -86,6 +86,20 @@ const FAILED_RECIPIENTS = "broadcast_recipients INDEXED BY broadcast_recipients_
 
 const RETRIABLE = "AND (last_error_kind IS NULL OR last_error_kind <> 'permanent')";
 
+/**
+ * Delivered recipients recorded in one statement: `rows` triples of (position, attempts, message
+ * id), each row changed only while the batch's epoch still holds it. One statement per batch
+ * costs less than a statement per recipient; the caller compares the count of changed rows.
+ */
+export function recordDeliveredBatchSql(rows: number): string {
+  const values = Array.from({ length: rows }, () => "(?, ?, ?)").join(", ");
+  return `UPDATE broadcast_recipients
+    SET state = 'sent', attempts = v.column2, message_id = v.column3,
+        next_attempt_at = NULL, due_at = ${ALWAYS_DUE}, ${CLEAR_LEASE}
+    FROM (VALUES ${values}) AS v
+    WHERE broadcast_id = ? AND broadcast_recipients.seq = v.column1 AND lease_epoch = ?`;
+}
+
 /** Every fixed statement the store runs, prepared once per connection. */
 export function prepareStatements(db: Database) {
   return {

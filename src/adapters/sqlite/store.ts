@@ -50,7 +50,12 @@ import {
 } from "../sql-shared/rows.js";
 import { isAsyncOnly, toInsertRow } from "../sql-shared/source.js";
 import { migrateSqlite } from "./schema.js";
-import { type ClaimedRow, prepareStatements, type SqliteStatements } from "./statements.js";
+import {
+  type ClaimedRow,
+  prepareStatements,
+  recordDeliveredBatchSql,
+  type SqliteStatements,
+} from "./statements.js";
 
 export interface SqliteStoreSettings {
   /** Run pending migrations on first use (default `true`). With `false`, call `migrate()` yourself. */
@@ -76,6 +81,14 @@ export interface SqliteStore extends BroadcastStore {
 class LeaseLost {
   constructor(readonly recipientIds: RecipientOutcome["recipientId"][]) {}
 }
+
+/** Thrown when a batched write changed fewer rows than it named: the batch is redone row by row. */
+class BatchMismatch {}
+
+/** Positions of the recipients of the newest leases this store handed out, kept for this many. */
+const REMEMBERED_LEASES = 256;
+/** Delivered recipients written per statement (three bound values each). */
+const DELIVERED_CHUNK = 500;
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 const time = (date: Date | null): number | null => (date === null ? null : date.getTime());
@@ -135,6 +148,44 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const patchStatements = new Map<string, Statement<unknown[], BroadcastRow>>();
   /** A creation reading an async source: its transaction is open until it settles. */
   let creating: Promise<unknown> | null = null;
+  /**
+   * Where the recipients of a recent lease sit (`broadcast:epoch` → stored recipient id →
+   * position), so recording its outcomes can address rows by primary key in one statement. Only
+   * a shortcut: an outcome whose lease is not here is recorded by recipient id, as before.
+   */
+  const leasedPositions = new Map<string, Map<string, number>>();
+  const batchStatements = new Map<number, Statement<unknown[], unknown>>();
+  const leaseKey = (broadcastId: number, epoch: number) => `${broadcastId}:${epoch}`;
+
+  function rememberLease(broadcastId: number, epoch: number, rows: readonly ClaimedRow[]): void {
+    const positions = new Map<string, number>();
+    for (const row of rows) positions.set(row[1], row[0]);
+    leasedPositions.set(leaseKey(broadcastId, epoch), positions);
+    if (leasedPositions.size > REMEMBERED_LEASES) {
+      leasedPositions.delete(leasedPositions.keys().next().value!);
+    }
+  }
+
+  function deliveredBatch(rows: number): Statement<unknown[], unknown> {
+    let statement = batchStatements.get(rows);
+    if (statement === undefined) {
+      statement = db.prepare(recordDeliveredBatchSql(rows));
+      if (batchStatements.size >= 8) batchStatements.delete(batchStatements.keys().next().value!);
+      batchStatements.set(rows, statement);
+    }
+    return statement;
+  }
+
+  /** Writes delivered outcomes by position, a chunk per statement; throws BatchMismatch if a row is no longer held. */
+  function recordDeliveredByPosition(broadcastId: number, epoch: number, values: unknown[]): void {
+    const rows = values.length / 3;
+    for (let start = 0; start < rows; start += DELIVERED_CHUNK) {
+      const size = Math.min(DELIVERED_CHUNK, rows - start);
+      const chunk = values.slice(start * 3, (start + size) * 3);
+      const changed = deliveredBatch(size).run(...chunk, broadcastId, epoch).changes;
+      if (changed !== size) throw new BatchMismatch();
+    }
+  }
 
   const ready = (): SqliteStatements => {
     if (statements !== null) return statements;
@@ -261,6 +312,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const rows = limit === 0 ? [] : claimable.all(request.broadcastId, now, now, limit);
     if (rows.length > 0) {
       rows.sort((a, b) => a[0] - b[0]);
+      rememberLease(request.broadcastId, epoch, rows);
       const first = rows[0]![0];
       const last = rows[rows.length - 1]![0];
       if (last - first + 1 === rows.length) {
@@ -280,78 +332,90 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return { epoch, recipients: [], retryAt: due === null ? null : new Date(Math.max(due, now)) };
   });
 
-  const recordTx = db.transaction((request: RecordOutcomesRequest): RecordOutcomesResult => {
-    const s = prepared();
-    const { broadcastId, epoch, outcomes } = request;
-    if (s.statusOf.get(broadcastId) === undefined) return { type: "not_found" };
-    const effect = batchEffect(outcomes, request.now);
-    const lost: RecipientOutcome["recipientId"][] = [];
-    for (let i = 0; i < outcomes.length; i += 1) {
-      const outcome = outcomes[i]!;
-      const key = effect.keys[i]!;
-      if (outcome.type !== "released" && outcome.chatId !== undefined) {
-        const chat = splitChatId(outcome.chatId);
-        s.moveChat.run(chat.chatId, chat.chatUsername, broadcastId, key, epoch);
-      }
-      let changes: number;
-      switch (outcome.type) {
-        case "delivered":
-          changes = s.recordDelivered.run(
-            outcome.attempts,
-            encodeMessageId(outcome.messageId),
-            broadcastId,
-            key,
-            epoch,
-          ).changes;
-          break;
-        case "failed":
-          changes = s.recordFailed.run(
-            outcome.attempts,
-            outcome.error,
-            outcome.kind,
-            broadcastId,
-            key,
-            epoch,
-          ).changes;
-          break;
-        case "retry": {
-          const at = outcome.nextAttemptAt.getTime();
-          changes = s.recordRetry.run(
-            outcome.attempts,
-            outcome.error,
-            outcome.kind,
-            at,
-            at,
-            broadcastId,
-            key,
-            epoch,
-          ).changes;
-          break;
+  const recordTx = db.transaction(
+    (request: RecordOutcomesRequest, batched: boolean): RecordOutcomesResult => {
+      const s = prepared();
+      const { broadcastId, epoch, outcomes } = request;
+      if (s.statusOf.get(broadcastId) === undefined) return { type: "not_found" };
+      const effect = batchEffect(outcomes, request.now);
+      const positions = batched ? leasedPositions.get(leaseKey(broadcastId, epoch)) : undefined;
+      /** Delivered outcomes at a known position, as (position, attempts, message id) triples. */
+      const deliveredValues: unknown[] = [];
+      const lost: RecipientOutcome["recipientId"][] = [];
+      for (let i = 0; i < outcomes.length; i += 1) {
+        const outcome = outcomes[i]!;
+        const key = effect.keys[i]!;
+        if (outcome.type !== "released" && outcome.chatId !== undefined) {
+          const chat = splitChatId(outcome.chatId);
+          s.moveChat.run(chat.chatId, chat.chatUsername, broadcastId, key, epoch);
         }
-        case "released":
-          changes = s.recordReleased.run(broadcastId, key, epoch).changes;
-          break;
+        let changes: number;
+        switch (outcome.type) {
+          case "delivered": {
+            const position = positions?.get(key);
+            if (position !== undefined) {
+              deliveredValues.push(position, outcome.attempts, encodeMessageId(outcome.messageId));
+              continue;
+            }
+            changes = s.recordDelivered.run(
+              outcome.attempts,
+              encodeMessageId(outcome.messageId),
+              broadcastId,
+              key,
+              epoch,
+            ).changes;
+            break;
+          }
+          case "failed":
+            changes = s.recordFailed.run(
+              outcome.attempts,
+              outcome.error,
+              outcome.kind,
+              broadcastId,
+              key,
+              epoch,
+            ).changes;
+            break;
+          case "retry": {
+            const at = outcome.nextAttemptAt.getTime();
+            changes = s.recordRetry.run(
+              outcome.attempts,
+              outcome.error,
+              outcome.kind,
+              at,
+              at,
+              broadcastId,
+              key,
+              epoch,
+            ).changes;
+            break;
+          }
+          case "released":
+            changes = s.recordReleased.run(broadcastId, key, epoch).changes;
+            break;
+        }
+        if (changes !== 1) lost.push(outcome.recipientId);
       }
-      if (changes !== 1) lost.push(outcome.recipientId);
-    }
-    if (lost.length > 0) throw new LeaseLost(lost);
-    if (effect.logEntries.length > 0) {
-      const current = s.errorsOf.get(broadcastId)!;
-      const limit = effectiveLogLimit(request.errorLogLimit, logCap);
-      const counts = mergeErrorCounts(JSON.parse(current.error_counts), effect.errorCountDelta);
-      const log =
-        effect.logEntries.length >= limit
-          ? appendToErrorLog([], effect.logEntries, limit)
-          : appendToErrorLog(
-              JSON.parse(current.error_log) as StoredErrorLogEntry[],
-              effect.logEntries,
-              limit,
-            );
-      s.setErrors.run(JSON.stringify(counts), JSON.stringify(log), broadcastId);
-    }
-    const row = s.addCounts.get(effect.sentDelta, effect.failedDelta, broadcastId)!;
-    return { type: "recorded", broadcast: toBroadcast(row, jsonText) };
-  });
+      if (lost.length > 0) throw new LeaseLost(lost);
+      if (deliveredValues.length > 0) recordDeliveredByPosition(broadcastId, epoch, deliveredValues);
+      if (effect.logEntries.length > 0) {
+        const current = s.errorsOf.get(broadcastId)!;
+        const limit = effectiveLogLimit(request.errorLogLimit, logCap);
+        const counts = mergeErrorCounts(JSON.parse(current.error_counts), effect.errorCountDelta);
+        const log =
+          effect.logEntries.length >= limit
+            ? appendToErrorLog([], effect.logEntries, limit)
+            : appendToErrorLog(
+                JSON.parse(current.error_log) as StoredErrorLogEntry[],
+                effect.logEntries,
+                limit,
+              );
+        s.setErrors.run(JSON.stringify(counts), JSON.stringify(log), broadcastId);
+      }
+      const row = s.addCounts.get(effect.sentDelta, effect.failedDelta, broadcastId)!;
+      return { type: "recorded", broadcast: toBroadcast(row, jsonText) };
+    },
+  );
 
   const resetTx = db.transaction((request: ResetFailedRequest): ResetFailedResult => {
     const s = prepared();
@@ -461,10 +525,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
       return exclusive(() => {
         try {
-          return recordTx.immediate(request);
+          try {
+            return recordTx.immediate(request, true);
+          } catch (error) {
+            // Some row of the batch is no longer held: redo it row by row to learn which.
+            if (error instanceof BatchMismatch) return recordTx.immediate(request, false);
+            throw error;
+          }
         } catch (error) {
           if (error instanceof LeaseLost) return { type: "lease_lost", recipientIds: error.recipientIds };
           throw error;
+        } finally {
+          leasedPositions.delete(leaseKey(request.broadcastId, request.epoch));
         }
       });
     },
