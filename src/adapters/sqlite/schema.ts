@@ -161,15 +161,37 @@ function createRecipients(db: Database): void {
 }
 
 /**
- * Migration 3: the index of settled recipients covers only the failed ones. Indexing every sent
- * recipient cost an index write per delivery (the hot path) to serve listings that read most
- * rows anyway; failed recipients stay sparse, and retries and the failed listing look them up.
+ * Migration 3: indexes for the hot path.
+ *
+ * - The index of settled recipients covers only the failed ones: indexing every sent recipient
+ *   cost an index write per delivery to serve listings that read most rows anyway.
+ * - Recipients that were never handed out (`fresh = 1`) stay out of the claim index: a claim takes
+ *   them in insertion order from the broadcast's `fresh_cursor`, by primary key, and records the
+ *   range it leased in `broadcast_fresh_leases` so that an expired one is found again. A recipient
+ *   enters the claim index (`fresh = 0`) only when it has to wait or be retried: released, retried,
+ *   reset by a manual retry, or left behind by an expired lease. A first delivery then writes no
+ *   index at all. Rows and broadcasts older than this migration keep their place in the claim index
+ *   (`fresh = 0`, and a cursor past their last recipient).
  */
-function indexFailedOnly(db: Database): void {
+function hotPathIndexes(db: Database): void {
   db.exec(`
     DROP INDEX IF EXISTS broadcast_recipients_done;
     CREATE INDEX IF NOT EXISTS broadcast_recipients_failed
       ON broadcast_recipients (broadcast_id, seq) WHERE state = 'failed';
+    ALTER TABLE broadcast_recipients ADD COLUMN fresh INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE broadcasts ADD COLUMN fresh_cursor INTEGER NOT NULL DEFAULT 0;
+    UPDATE broadcasts SET fresh_cursor = recipient_count;
+    DROP INDEX IF EXISTS broadcast_recipients_claim;
+    CREATE INDEX broadcast_recipients_claim
+      ON broadcast_recipients (broadcast_id, due_at, seq) WHERE state = 'pending' AND fresh = 0;
+    CREATE TABLE broadcast_fresh_leases (
+      broadcast_id INTEGER NOT NULL REFERENCES broadcasts (id) ON DELETE CASCADE,
+      epoch INTEGER NOT NULL,
+      first_seq INTEGER NOT NULL,
+      last_seq INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      PRIMARY KEY (broadcast_id, epoch)
+    ) WITHOUT ROWID;
   `);
 }
 
@@ -190,7 +212,11 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     },
   },
   { version: 2, name: "broadcast_recipients", up: createRecipients },
-  { version: 3, name: "index failed recipients only", up: indexFailedOnly },
+  {
+    version: 3,
+    name: "hot-path indexes: failed recipients only, fresh recipients by cursor",
+    up: hotPathIndexes,
+  },
 ];
 
 /**

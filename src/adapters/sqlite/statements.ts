@@ -30,14 +30,14 @@ export type ClaimedRow = [
 ];
 
 /**
- * The claimable recipients, oldest due first: a range of the partial claim index, skipping the
- * ones under a live lease. A lease leaves `due_at` (and so the index) alone: moving every leased
- * recipient within the index cost more than the claim's other work together, and the recipients a
- * claim must skip are few (the batches other workers hold right now).
+ * The claimable recipients of the claim index (those that waited, or are retried), oldest due
+ * first, skipping the ones under a live lease. A lease leaves `due_at` (and so the index) alone:
+ * moving every leased recipient within the index cost more than the claim's other work together,
+ * and the recipients a claim must skip are few (the batches other workers hold right now).
  */
 function claimableSql(columns: string, onlyFailed: boolean): string {
   return `SELECT ${columns} FROM broadcast_recipients
-    WHERE broadcast_id = ? AND state = 'pending' AND due_at <= ?
+    WHERE broadcast_id = ? AND state = 'pending' AND fresh = 0 AND due_at <= ?
       AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
       ${onlyFailed ? "AND last_error IS NOT NULL" : ""}
     ORDER BY due_at, seq LIMIT ?`;
@@ -64,19 +64,27 @@ const LEASE_RANGE = `${LEASE} WHERE broadcast_id = ? AND seq BETWEEN ? AND ?`;
 
 /**
  * When an empty claim should look again: the earliest retry time still ahead, or the earliest
- * expiry of a live lease. After an empty claim every due recipient is under a live lease, so the
- * second half reads only the leased ones.
+ * expiry of a live lease (of the claim index's recipients, or of a range of fresh ones). After an
+ * empty claim every due recipient is under a live lease, so the second part reads only the leased
+ * ones. Parameters: broadcast, now, broadcast, now, broadcast.
  */
 function nextDueSql(onlyFailed: boolean): string {
   const failedOnly = onlyFailed ? "AND last_error IS NOT NULL" : "";
   return `SELECT min(at) AS at FROM (
       SELECT min(due_at) AS at FROM broadcast_recipients
-        WHERE broadcast_id = ? AND state = 'pending' AND due_at > ? ${failedOnly}
+        WHERE broadcast_id = ? AND state = 'pending' AND fresh = 0 AND due_at > ? ${failedOnly}
       UNION ALL
       SELECT min(coalesce(lease_expires_at, due_at)) AS at FROM broadcast_recipients
-        WHERE broadcast_id = ? AND state = 'pending' AND due_at <= ? ${failedOnly}
+        WHERE broadcast_id = ? AND state = 'pending' AND fresh = 0 AND due_at <= ? ${failedOnly}
+      UNION ALL
+      SELECT min(expires_at) AS at FROM broadcast_fresh_leases
+        WHERE broadcast_id = ? ${onlyFailed ? "AND 0" : ""}
     )`;
 }
+
+/** Fresh recipients, in insertion order from the broadcast's cursor: a primary-key range. */
+const FRESH_ROWS = (columns: string) => `SELECT ${columns} FROM broadcast_recipients
+    WHERE broadcast_id = ? AND seq >= ? ORDER BY seq LIMIT ?`;
 
 /**
  * The failed recipients, through their partial index: SQLite's planner, without statistics,
@@ -107,8 +115,8 @@ export function prepareStatements(db: Database) {
       INSERT INTO broadcasts (created_by, message, parse_mode, status, error_threshold, created_at, scheduled_at)
       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`) as Row<{ id: number }>,
     insertRecipient: db.prepare(`
-      INSERT INTO broadcast_recipients (broadcast_id, seq, recipient_id, chat_id, chat_username, variables)
-      VALUES (?, ?, ?, ?, ?, ?)`) as Exec,
+      INSERT INTO broadcast_recipients (broadcast_id, seq, recipient_id, chat_id, chat_username, variables, fresh)
+      VALUES (?, ?, ?, ?, ?, ?, 1)`) as Exec,
     setRecipientCount: db.prepare(
       "UPDATE broadcasts SET recipient_count = ? WHERE id = ? RETURNING *",
     ) as Row<BroadcastRow>,
@@ -133,8 +141,33 @@ export function prepareStatements(db: Database) {
       SELECT * FROM broadcasts WHERE status = 'scheduled' AND scheduled_at <= ?
       ORDER BY scheduled_at, id LIMIT ?`) as Row<BroadcastRow>,
     nextEpoch: db.prepare(
-      "UPDATE broadcasts SET epoch_counter = epoch_counter + 1 WHERE id = ? RETURNING epoch_counter",
-    ) as Row<{ epoch_counter: number }>,
+      "UPDATE broadcasts SET epoch_counter = epoch_counter + 1 WHERE id = ? RETURNING epoch_counter, fresh_cursor",
+    ) as Row<{ epoch_counter: number; fresh_cursor: number }>,
+    freshRows: db.prepare(FRESH_ROWS(CLAIMED_COLUMNS)).raw(true) as Row<ClaimedRow>,
+    setFreshCursor: db.prepare("UPDATE broadcasts SET fresh_cursor = ? WHERE id = ?") as Exec,
+    insertFreshLease: db.prepare(`
+      INSERT INTO broadcast_fresh_leases (broadcast_id, epoch, first_seq, last_seq, expires_at)
+      VALUES (?, ?, ?, ?, ?)`) as Exec,
+    expiredFreshLeases: db.prepare(`
+      SELECT epoch, first_seq, last_seq FROM broadcast_fresh_leases
+      WHERE broadcast_id = ? AND expires_at <= ?`) as Row<{
+      epoch: number;
+      first_seq: number;
+      last_seq: number;
+    }>,
+    /** What an expired fresh lease still holds joins the claim index, its old lease still on it. */
+    requeueFreshLease: db.prepare(`
+      UPDATE broadcast_recipients SET fresh = 0
+      WHERE broadcast_id = ? AND seq BETWEEN ? AND ? AND state = 'pending' AND fresh = 1 AND lease_epoch = ?`) as Exec,
+    deleteFreshLease: db.prepare(
+      "DELETE FROM broadcast_fresh_leases WHERE broadcast_id = ? AND epoch = ?",
+    ) as Exec,
+    /** Forgets a fresh lease once none of its recipients is still held by it. */
+    dropSettledFreshLease: db.prepare(`
+      DELETE FROM broadcast_fresh_leases AS l WHERE l.broadcast_id = ? AND l.epoch = ?
+        AND NOT EXISTS (SELECT 1 FROM broadcast_recipients AS r
+          WHERE r.broadcast_id = l.broadcast_id AND r.seq BETWEEN l.first_seq AND l.last_seq
+            AND r.lease_epoch = l.epoch)`) as Exec,
     claimable: db.prepare(claimableSql(CLAIMED_COLUMNS, false)).raw(true) as Row<ClaimedRow>,
     claimableOnlyFailed: db.prepare(claimableSql(CLAIMED_COLUMNS, true)).raw(true) as Row<ClaimedRow>,
     lease: db.prepare(leaseSql(false)) as Exec,
@@ -151,9 +184,9 @@ export function prepareStatements(db: Database) {
         next_attempt_at = NULL, due_at = ${ALWAYS_DUE}, ${CLEAR_LEASE} ${HELD}`) as Exec,
     recordRetry: db.prepare(`
       UPDATE broadcast_recipients SET attempts = ?, last_error = ?, last_error_kind = ?,
-        next_attempt_at = ?, due_at = ?, ${CLEAR_LEASE} ${HELD}`) as Exec,
+        next_attempt_at = ?, due_at = ?, fresh = 0, ${CLEAR_LEASE} ${HELD}`) as Exec,
     recordReleased: db.prepare(`
-      UPDATE broadcast_recipients SET due_at = COALESCE(next_attempt_at, ${ALWAYS_DUE}), ${CLEAR_LEASE} ${HELD}`) as Exec,
+      UPDATE broadcast_recipients SET due_at = COALESCE(next_attempt_at, ${ALWAYS_DUE}), fresh = 0, ${CLEAR_LEASE} ${HELD}`) as Exec,
     moveChat: db.prepare(`UPDATE broadcast_recipients SET chat_id = ?, chat_username = ? ${HELD}`) as Exec,
     addCounts: db.prepare(`
       UPDATE broadcasts SET sent_count = sent_count + ?, failed_count = failed_count + ?, version = version + 1
@@ -184,10 +217,10 @@ export function prepareStatements(db: Database) {
     }>,
     resetFailed: db.prepare(`
       UPDATE ${FAILED_RECIPIENTS} SET state = 'pending', attempts = 0, next_attempt_at = NULL,
-        due_at = ${ALWAYS_DUE} WHERE broadcast_id = ? AND state = 'failed' ${RETRIABLE}`) as Exec,
+        due_at = ${ALWAYS_DUE}, fresh = 0 WHERE broadcast_id = ? AND state = 'failed' ${RETRIABLE}`) as Exec,
     resetFailedAll: db.prepare(`
       UPDATE ${FAILED_RECIPIENTS} SET state = 'pending', attempts = 0, next_attempt_at = NULL,
-        due_at = ${ALWAYS_DUE} WHERE broadcast_id = ? AND state = 'failed'`) as Exec,
+        due_at = ${ALWAYS_DUE}, fresh = 0 WHERE broadcast_id = ? AND state = 'failed'`) as Exec,
     lowerFailed: db.prepare(`
       UPDATE broadcasts SET failed_count = max(0, failed_count - ?), error_counts = ? WHERE id = ?`) as Exec,
   };

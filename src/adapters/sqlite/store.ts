@@ -300,35 +300,60 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     }
   }
 
+  /** What expired fresh leases still hold joins the claim index, where the claim below finds it. */
+  function requeueExpiredFreshLeases(s: SqliteStatements, broadcastId: number, now: number): void {
+    for (const lease of s.expiredFreshLeases.all(broadcastId, now)) {
+      s.requeueFreshLease.run(broadcastId, lease.first_seq, lease.last_seq, lease.epoch);
+      s.deleteFreshLease.run(broadcastId, lease.epoch);
+    }
+  }
+
+  /**
+   * Takes what waited in the claim index first (retries due, released recipients, expired
+   * leases), then fresh recipients from the broadcast's cursor, as one leased range.
+   */
   const claimTx = db.transaction((request: ClaimRequest): ClaimResult => {
     const s = prepared();
-    const epochRow = s.nextEpoch.get(request.broadcastId);
+    const { broadcastId, owner } = request;
+    const epochRow = s.nextEpoch.get(broadcastId);
     if (epochRow === undefined) return { epoch: 0, recipients: [], retryAt: null };
     const epoch = epochRow.epoch_counter;
     const now = request.now.getTime();
     const expiresAt = now + request.leaseMs;
     const limit = Math.max(0, Math.floor(request.limit));
+    requeueExpiredFreshLeases(s, broadcastId, now);
+
     const claimable = request.onlyFailed ? s.claimableOnlyFailed : s.claimable;
-    const rows = limit === 0 ? [] : claimable.all(request.broadcastId, now, now, limit);
-    if (rows.length > 0) {
-      rows.sort((a, b) => a[0] - b[0]);
-      rememberLease(request.broadcastId, epoch, rows);
-      const first = rows[0]![0];
-      const last = rows[rows.length - 1]![0];
-      if (last - first + 1 === rows.length) {
-        s.leaseRange.run(epoch, request.owner, expiresAt, request.broadcastId, first, last);
+    const queued = limit === 0 ? [] : claimable.all(broadcastId, now, now, limit);
+    if (queued.length > 0) {
+      queued.sort((a, b) => a[0] - b[0]);
+      const first = queued[0]![0];
+      const last = queued[queued.length - 1]![0];
+      if (last - first + 1 === queued.length) {
+        s.leaseRange.run(epoch, owner, expiresAt, broadcastId, first, last);
       } else {
         const lease = request.onlyFailed ? s.leaseOnlyFailed : s.lease;
-        lease.run(epoch, request.owner, expiresAt, request.broadcastId, request.broadcastId, now, now, limit);
+        lease.run(epoch, owner, expiresAt, broadcastId, broadcastId, now, now, limit);
       }
-      return {
-        epoch,
-        recipients: rows.map((row) => claimedRecipient(request.broadcastId, row)),
-        retryAt: null,
-      };
+    }
+    const wanted = limit - queued.length;
+    const fresh =
+      request.onlyFailed || wanted <= 0 ? [] : s.freshRows.all(broadcastId, epochRow.fresh_cursor, wanted);
+    if (fresh.length > 0) {
+      const first = fresh[0]![0];
+      const last = fresh[fresh.length - 1]![0];
+      s.leaseRange.run(epoch, owner, expiresAt, broadcastId, first, last);
+      s.insertFreshLease.run(broadcastId, epoch, first, last, expiresAt);
+      s.setFreshCursor.run(last + 1, broadcastId);
+    }
+
+    const rows = fresh.length === 0 ? queued : queued.length === 0 ? fresh : queued.concat(fresh);
+    if (rows.length > 0) {
+      rememberLease(broadcastId, epoch, rows);
+      return { epoch, recipients: rows.map((row) => claimedRecipient(broadcastId, row)), retryAt: null };
     }
     const nextDue = request.onlyFailed ? s.nextDueOnlyFailed : s.nextDue;
-    const due = nextDue.get(request.broadcastId, now, request.broadcastId, now)?.at ?? null;
+    const due = nextDue.get(broadcastId, now, broadcastId, now, broadcastId)?.at ?? null;
     return { epoch, recipients: [], retryAt: due === null ? null : new Date(Math.max(due, now)) };
   });
 
@@ -412,6 +437,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
               );
         s.setErrors.run(JSON.stringify(counts), JSON.stringify(log), broadcastId);
       }
+      s.dropSettledFreshLease.run(broadcastId, epoch);
       const row = s.addCounts.get(effect.sentDelta, effect.failedDelta, broadcastId)!;
       return { type: "recorded", broadcast: toBroadcast(row, jsonText) };
     },

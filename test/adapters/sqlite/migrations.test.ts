@@ -85,6 +85,21 @@ const LEGACY_ROWS = [
   [5, 9, "Later", "scheduled", 3, 0, 0, "2024-12-27 12:00:00", "2025-01-01 00:00:00", null, null],
 ] as const;
 
+/** A database as version 2 of this library left it. */
+function atVersion2(): Database.Database {
+  const db = new Database(":memory:");
+  db.exec(`CREATE TABLE broadcastkit_schema_migrations
+    (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 2)) {
+    migration.up(db);
+    db.prepare("INSERT INTO broadcastkit_schema_migrations VALUES (?, ?, 0)").run(
+      migration.version,
+      migration.name,
+    );
+  }
+  return db;
+}
+
 describe("SQLite migrations", () => {
   it("apply every version once; migrating again applies nothing and keeps the data", async () => {
     const store = createSqliteStore({ filename: freshFile() });
@@ -106,16 +121,7 @@ describe("SQLite migrations", () => {
   });
 
   it("carry a database of an earlier version forward: version 3 indexes only the failed recipients", async () => {
-    const db = new Database(":memory:");
-    db.exec(`CREATE TABLE broadcastkit_schema_migrations
-      (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-    for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 2)) {
-      migration.up(db);
-      db.prepare("INSERT INTO broadcastkit_schema_migrations VALUES (?, ?, 0)").run(
-        migration.version,
-        migration.name,
-      );
-    }
+    const db = atVersion2();
     const indexes = () =>
       (
         db
@@ -148,17 +154,20 @@ describe("SQLite migrations", () => {
   });
 
   it("honour a lease written by version 2 (its expiry also in due_at) until it expires", async () => {
-    const db = new Database(":memory:");
-    const store = createSqliteStore({ db });
-    await store.migrate();
+    const db = atVersion2();
     db.prepare(
-      "INSERT INTO broadcasts (message, status, created_at, epoch_counter) VALUES ('old', 'sending', 0, 1)",
+      "INSERT INTO broadcasts (message, status, created_at, recipient_count, epoch_counter) VALUES ('old', 'sending', 0, 2, 1)",
     ).run();
     db.prepare(
       `INSERT INTO broadcast_recipients
          (broadcast_id, seq, recipient_id, chat_id, due_at, lease_owner, lease_epoch, lease_expires_at)
        VALUES (1, 0, '1', 11, 5000, 'old-worker', 1, 5000)`,
     ).run();
+    db.prepare(
+      "INSERT INTO broadcast_recipients (broadcast_id, seq, recipient_id, chat_id, state) VALUES (1, 1, '2', 12, 'sent')",
+    ).run();
+    const store = createSqliteStore({ db });
+    expect(await store.migrate()).toEqual([3]);
     const claim = (now: number) =>
       store.claimRecipients({
         broadcastId: 1,
@@ -181,7 +190,12 @@ describe("SQLite migrations", () => {
     expect(tables(db)).toEqual([]);
     expect(await store.migrate()).toEqual(ALL_VERSIONS);
     expect(await store.getBroadcast(1)).toBeNull();
-    expect(tables(db)).toEqual(["broadcast_recipients", "broadcastkit_schema_migrations", "broadcasts"]);
+    expect(tables(db)).toEqual([
+      "broadcast_fresh_leases",
+      "broadcast_recipients",
+      "broadcastkit_schema_migrations",
+      "broadcasts",
+    ]);
 
     const other = new Database(":memory:");
     expect(await createSqliteStore({ db: other }).getBroadcast(1)).toBeNull();
