@@ -6,6 +6,7 @@ export interface TableNames {
   readonly quotedSchema: string;
   readonly broadcasts: string;
   readonly recipients: string;
+  readonly freshLeases: string;
   readonly migrations: string;
 }
 
@@ -18,6 +19,7 @@ export function tableNames(schema: string): TableNames {
     quotedSchema,
     broadcasts: `${quotedSchema}.broadcasts`,
     recipients: `${quotedSchema}.broadcast_recipients`,
+    freshLeases: `${quotedSchema}.broadcast_fresh_leases`,
     migrations: `${quotedSchema}.broadcastkit_schema_migrations`,
   };
 }
@@ -174,14 +176,40 @@ async function createRecipients(client: PoolClient, t: TableNames): Promise<void
 }
 
 /**
- * Migration 3: the index of settled recipients covers only the failed ones (indexing every sent
- * recipient cost an index write per delivery, the hot path), and the recipients table leaves room
- * in each page so that a lease, which changes no indexed column, updates its row in place.
+ * Migration 3: indexes for the hot path. A first delivery now changes no indexed column (nor any
+ * column an index's predicate reads), so PostgreSQL updates the row in place (a HOT update, helped
+ * by a fill factor of 70) and writes no index entry.
+ *
+ * - Recipients never handed out (`fresh`) stay out of the claim index: a claim takes them in
+ *   insertion order from the broadcast's `fresh_cursor` and records the range it leased in
+ *   `broadcast_fresh_leases`, so that an expired one is found again. A recipient enters the claim
+ *   index only when it has to wait or be retried (released, retried, reset by a manual retry, or
+ *   left behind by an expired lease); once settled there it moves to `due_at = 'infinity'`, past
+ *   every claim's range.
+ * - The index of settled recipients is replaced by one over recipients that carry an error (the
+ *   failed ones among them), read by the failed listing and manual retries.
+ * - Rows older than this migration keep their place in the claim index (not fresh, and a cursor
+ *   past the broadcast's last recipient); their settled ones move to `'infinity'`.
  */
-async function indexFailedOnly(client: PoolClient, t: TableNames): Promise<void> {
+async function hotPathIndexes(client: PoolClient, t: TableNames): Promise<void> {
   await client.query(`DROP INDEX IF EXISTS ${t.quotedSchema}.broadcast_recipients_done`);
-  await client.query(`CREATE INDEX IF NOT EXISTS broadcast_recipients_failed
-    ON ${t.recipients} (broadcast_id, seq) WHERE state = 'failed'`);
+  await client.query(`DROP INDEX IF EXISTS ${t.quotedSchema}.broadcast_recipients_claim`);
+  await client.query(`ALTER TABLE ${t.recipients} ADD COLUMN fresh BOOLEAN NOT NULL DEFAULT false`);
+  await client.query(`ALTER TABLE ${t.broadcasts} ADD COLUMN fresh_cursor INTEGER NOT NULL DEFAULT 0`);
+  await client.query(`UPDATE ${t.broadcasts} SET fresh_cursor = recipient_count`);
+  await client.query(`UPDATE ${t.recipients} SET due_at = 'infinity' WHERE state <> 'pending'`);
+  await client.query(`CREATE INDEX broadcast_recipients_claim
+    ON ${t.recipients} (broadcast_id, due_at, seq) WHERE NOT fresh`);
+  await client.query(`CREATE INDEX broadcast_recipients_failed
+    ON ${t.recipients} (broadcast_id, seq) WHERE last_error_kind IS NOT NULL`);
+  await client.query(`CREATE TABLE ${t.freshLeases} (
+    broadcast_id BIGINT NOT NULL REFERENCES ${t.broadcasts} (id) ON DELETE CASCADE,
+    epoch BIGINT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (broadcast_id, epoch)
+  )`);
   await client.query(`ALTER TABLE ${t.recipients} SET (fillfactor = 70)`);
 }
 
@@ -202,7 +230,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     },
   },
   { version: 2, name: "broadcast_recipients", up: createRecipients },
-  { version: 3, name: "index failed recipients only; room for in-place leases", up: indexFailedOnly },
+  { version: 3, name: "hot-path indexes: fresh recipients by cursor, in-place updates", up: hotPathIndexes },
 ];
 
 /**

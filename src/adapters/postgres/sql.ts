@@ -11,6 +11,7 @@ const CLAIMED_COLUMNS = `r.seq, r.broadcast_id, r.recipient_id, r.chat_id, r.cha
 export function statements(t: TableNames) {
   const B = t.broadcasts;
   const R = t.recipients;
+  const FL = t.freshLeases;
   /**
    * A lease writes only columns no index holds, so PostgreSQL can update the row in place (a HOT
    * update, helped by the table's fill factor) without touching an index; claims skip the
@@ -19,7 +20,7 @@ export function statements(t: TableNames) {
   const claim = (onlyFailed: boolean) => `
     WITH picked AS (
       SELECT seq FROM ${R}
-      WHERE broadcast_id = $1 AND state = 'pending' AND due_at <= $2
+      WHERE broadcast_id = $1 AND NOT fresh AND state = 'pending' AND due_at <= $2
         AND (lease_expires_at IS NULL OR lease_expires_at <= $2)
         ${onlyFailed ? "AND last_error IS NOT NULL" : ""}
       ORDER BY due_at, seq
@@ -38,15 +39,37 @@ export function statements(t: TableNames) {
    */
   const nextDue = (onlyFailed: boolean) => {
     const failedOnly = onlyFailed ? "AND last_error IS NOT NULL" : "";
+    const freshLeases = onlyFailed ? "" : `, (SELECT min(expires_at) FROM ${FL} WHERE broadcast_id = $1)`;
     return `
     SELECT CASE WHEN m IS NULL THEN NULL ELSE greatest(m, $2::timestamptz) END AS at FROM (
       SELECT least(
         (SELECT min(due_at) FROM ${R}
-          WHERE broadcast_id = $1 AND state = 'pending' AND due_at > $2 ${failedOnly}),
+          WHERE broadcast_id = $1 AND NOT fresh AND state = 'pending' AND due_at > $2
+            AND due_at < 'infinity' ${failedOnly}),
         (SELECT min(coalesce(lease_expires_at, due_at)) FROM ${R}
-          WHERE broadcast_id = $1 AND state = 'pending' AND due_at <= $2 ${failedOnly})
+          WHERE broadcast_id = $1 AND NOT fresh AND state = 'pending' AND due_at <= $2 ${failedOnly})
+        ${freshLeases}
       ) AS m) AS next`;
   };
+  /**
+   * Fresh recipients from the broadcast's cursor, leased as one range: the cursor moves, the rows
+   * take the lease, and the range is noted so that it is found again once expired, all in one
+   * statement. The broadcast's row lock keeps two claims' ranges apart.
+   */
+  const claimFresh = `
+    WITH moved AS (
+      UPDATE ${B} AS b SET fresh_cursor = least(old.start + $2, b.recipient_count)
+      FROM (SELECT id, fresh_cursor AS start FROM ${B} WHERE id = $1::bigint FOR UPDATE) AS old
+      WHERE b.id = old.id AND old.start < b.recipient_count
+      RETURNING old.start AS start, b.fresh_cursor AS stop),
+    noted AS (
+      INSERT INTO ${FL} (broadcast_id, epoch, first_seq, last_seq, expires_at)
+      SELECT $1::bigint, $3, start, stop - 1, $5 FROM moved)
+    UPDATE ${R} AS r
+    SET lease_taken_over = false, lease_epoch = $3, lease_owner = $4, lease_expires_at = $5
+    FROM moved
+    WHERE r.broadcast_id = $1::bigint AND r.seq >= moved.start AND r.seq < moved.stop
+    RETURNING ${CLAIMED_COLUMNS}`;
   const retriable = "AND (last_error_kind IS NULL OR last_error_kind <> 'permanent')";
   const counters = "sent_count = sent_count + $2, failed_count = failed_count + $3, version = version + 1";
   return {
@@ -55,8 +78,8 @@ export function statements(t: TableNames) {
                         recipient_count, sent_count, failed_count)
       VALUES ($1::jsonb, $2, $3, $4, $5, $6, $7, 0, 0, 0) RETURNING id`,
     insertRecipients: `
-      INSERT INTO ${R} (broadcast_id, seq, recipient_id, chat_id, chat_username, variables)
-      SELECT $1::bigint, * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[])`,
+      INSERT INTO ${R} (broadcast_id, seq, recipient_id, chat_id, chat_username, variables, fresh)
+      SELECT $1::bigint, *, true FROM unnest($2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[])`,
     setRecipientCount: `UPDATE ${B} SET recipient_count = $2 WHERE id = $1::bigint RETURNING *`,
     getBroadcast: `SELECT * FROM ${B} WHERE id = $1::bigint`,
     lockBroadcast: `SELECT * FROM ${B} WHERE id = $1::bigint FOR UPDATE`,
@@ -66,10 +89,41 @@ export function statements(t: TableNames) {
     listRecipients: `SELECT * FROM ${R} WHERE broadcast_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
     listRecipientsByState: `
       SELECT * FROM ${R} WHERE broadcast_id = $1 AND state = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+    /** Failed recipients carry an error: the partial index over those serves the listing. */
+    listFailedRecipients: `
+      SELECT * FROM ${R} WHERE broadcast_id = $1 AND last_error_kind IS NOT NULL AND state = 'failed'
+        AND seq > $2 ORDER BY seq LIMIT $3`,
     findDue: `
       SELECT * FROM ${B} WHERE status = 'scheduled' AND scheduled_at <= $1
       ORDER BY scheduled_at, id LIMIT $2`,
     nextEpoch: `UPDATE ${B} SET epoch_counter = epoch_counter + 1 WHERE id = $1::bigint RETURNING epoch_counter`,
+    /**
+     * What expired fresh leases still hold joins the claim index, its old lease still on it, where
+     * the claim that follows finds it. Rows a late record holds are skipped (never waited for, so
+     * the two never deadlock); their lease stays noted until a later claim moves them.
+     */
+    requeueExpiredFresh: `
+      WITH held AS (
+        SELECT r.seq FROM ${R} AS r
+        JOIN ${FL} AS l ON l.broadcast_id = r.broadcast_id
+          AND r.seq BETWEEN l.first_seq AND l.last_seq AND r.lease_epoch = l.epoch
+        WHERE r.broadcast_id = $1::bigint AND l.expires_at <= $2 AND r.fresh AND r.state = 'pending'
+        FOR UPDATE OF r SKIP LOCKED)
+      UPDATE ${R} AS r SET fresh = false FROM held
+      WHERE r.broadcast_id = $1::bigint AND r.seq = held.seq`,
+    /** Forgets the expired fresh leases that hold nobody any more. */
+    forgetExpiredFresh: `
+      DELETE FROM ${FL} AS l WHERE l.broadcast_id = $1::bigint AND l.expires_at <= $2
+        AND NOT EXISTS (SELECT 1 FROM ${R} AS r
+          WHERE r.broadcast_id = l.broadcast_id AND r.seq BETWEEN l.first_seq AND l.last_seq
+            AND r.fresh AND r.state = 'pending' AND r.lease_epoch = l.epoch)`,
+    claimFresh,
+    /** Forgets a fresh lease once none of its recipients is still held by it. */
+    dropSettledFreshLease: `
+      DELETE FROM ${FL} AS l WHERE l.broadcast_id = $1::bigint AND l.epoch = $2
+        AND NOT EXISTS (SELECT 1 FROM ${R} AS r
+          WHERE r.broadcast_id = l.broadcast_id AND r.seq BETWEEN l.first_seq AND l.last_seq
+            AND r.lease_epoch = l.epoch)`,
     claim: claim(false),
     claimOnlyFailed: claim(true),
     nextDue: nextDue(false),
@@ -89,7 +143,8 @@ export function statements(t: TableNames) {
         due_at = CASE v.op
           WHEN 'released' THEN COALESCE(r.next_attempt_at, '-infinity')
           WHEN 'retry' THEN v.next_at
-          ELSE '-infinity' END,
+          ELSE CASE WHEN r.fresh THEN r.due_at ELSE 'infinity' END END,
+        fresh = CASE WHEN v.op IN ('released', 'retry') THEN false ELSE r.fresh END,
         message_id = CASE WHEN v.op = 'delivered' THEN v.message_id ELSE r.message_id END,
         chat_id = CASE WHEN v.moved THEN v.chat_id ELSE r.chat_id END,
         chat_username = CASE WHEN v.moved THEN v.chat_username ELSE r.chat_username END,
@@ -121,19 +176,22 @@ export function statements(t: TableNames) {
       WHERE id = $1::bigint RETURNING *`,
     countFailed: `
       SELECT count(*)::int AS failed, (count(*) FILTER (WHERE last_error_kind = 'permanent'))::int AS permanent
-      FROM ${R} WHERE broadcast_id = $1 AND state = 'failed'`,
+      FROM ${R} WHERE broadcast_id = $1 AND last_error_kind IS NOT NULL AND state = 'failed'`,
     failedErrors: `
       SELECT last_error AS error, count(*)::int AS n FROM ${R}
-      WHERE broadcast_id = $1 AND state = 'failed' ${retriable} GROUP BY last_error`,
+      WHERE broadcast_id = $1 AND last_error_kind IS NOT NULL AND state = 'failed' ${retriable}
+      GROUP BY last_error`,
     failedErrorsAll: `
       SELECT last_error AS error, count(*)::int AS n FROM ${R}
-      WHERE broadcast_id = $1 AND state = 'failed' GROUP BY last_error`,
+      WHERE broadcast_id = $1 AND last_error_kind IS NOT NULL AND state = 'failed' GROUP BY last_error`,
     resetFailed: `
-      UPDATE ${R} SET state = 'pending', attempts = 0, next_attempt_at = NULL, due_at = '-infinity'
-      WHERE broadcast_id = $1 AND state = 'failed' ${retriable}`,
+      UPDATE ${R} SET state = 'pending', attempts = 0, next_attempt_at = NULL, due_at = '-infinity',
+        fresh = false
+      WHERE broadcast_id = $1 AND last_error_kind IS NOT NULL AND state = 'failed' ${retriable}`,
     resetFailedAll: `
-      UPDATE ${R} SET state = 'pending', attempts = 0, next_attempt_at = NULL, due_at = '-infinity'
-      WHERE broadcast_id = $1 AND state = 'failed'`,
+      UPDATE ${R} SET state = 'pending', attempts = 0, next_attempt_at = NULL, due_at = '-infinity',
+        fresh = false
+      WHERE broadcast_id = $1 AND last_error_kind IS NOT NULL AND state = 'failed'`,
   };
 }
 

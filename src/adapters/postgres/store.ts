@@ -310,7 +310,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       const rows =
         q.status === undefined
           ? await query<RecipientRow>("listRecipients", [broadcastId, after, limit + 1])
-          : await query<RecipientRow>("listRecipientsByState", [broadcastId, q.status, after, limit + 1]);
+          : q.status === "failed"
+            ? await query<RecipientRow>("listFailedRecipients", [broadcastId, after, limit + 1])
+            : await query<RecipientRow>("listRecipientsByState", [broadcastId, q.status, after, limit + 1]);
       const more = rows.length > limit;
       const page = more ? rows.slice(0, limit) : rows;
       const last = page[page.length - 1];
@@ -346,6 +348,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       // takes lasts one statement: claims on one broadcast then run side by side (SKIP LOCKED keeps
       // them apart) instead of queueing for that lock until each commits. Records compare epochs
       // for equality, so a claim committing after a higher-numbered one is as safe.
+      await query("requeueExpiredFresh", [broadcastId, now]);
+      await query("forgetExpiredFresh", [broadcastId, now]);
       const epochRows = await query<{ epoch_counter: string }>("nextEpoch", [broadcastId]);
       if (epochRows.length === 0) return { epoch: 0, recipients: [], retryAt: null };
       const epoch = Number(epochRows[0]!.epoch_counter);
@@ -364,6 +368,18 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
               request.owner,
               expiresAt,
             ]);
+      // Then fresh recipients, from the broadcast's cursor.
+      if (!onlyFailed && rows.length < limit) {
+        rows.push(
+          ...(await query<RecipientRow>("claimFresh", [
+            broadcastId,
+            limit - rows.length,
+            epoch,
+            request.owner,
+            expiresAt,
+          ])),
+        );
+      }
       if (rows.length > 0) {
         rows.sort((a, b) => Number(a.seq) - Number(b.seq));
         const recipients = rows.map((row) => toClaimedRecipient(row, Boolean(row.lease_taken_over)));
@@ -396,6 +412,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
               .map((outcome) => outcome.recipientId);
             throw new Answer({ type: "lease_lost", recipientIds: lost });
           }
+          await run(client, "dropSettledFreshLease", [broadcastId, epoch]);
         }
         const counted =
           effect.logEntries.length === 0

@@ -128,14 +128,15 @@ describe("PostgreSQL migrations", () => {
       ).rows.map((r) => r.indexname);
     expect(await indexes()).toContain("broadcast_recipients_done");
     await testPool().query(
-      `INSERT INTO ${tables.broadcasts} (message, status, created_at, epoch_counter) VALUES ('old', 'sending', now(), 1)`,
+      `INSERT INTO ${tables.broadcasts} (message, status, created_at, recipient_count, epoch_counter) VALUES ('old', 'sending', now(), 2, 1)`,
     );
     // Version 2 wrote a lease's expiry into due_at as well.
     await testPool().query(
       `INSERT INTO ${tables.recipients}
-         (broadcast_id, seq, recipient_id, chat_id, state, last_error, due_at, lease_owner, lease_epoch, lease_expires_at)
-       VALUES (1, 0, '1', 11, 'failed', 'chat not found', '-infinity', NULL, NULL, NULL),
-              (1, 1, '2', 12, 'pending', NULL, $1, 'old-worker', 1, $1)`,
+         (broadcast_id, seq, recipient_id, chat_id, state, last_error, last_error_kind, due_at,
+          lease_owner, lease_epoch, lease_expires_at)
+       VALUES (1, 0, '1', 11, 'failed', 'chat not found', 'permanent', '-infinity', NULL, NULL, NULL),
+              (1, 1, '2', 12, 'pending', NULL, NULL, $1, 'old-worker', 1, $1)`,
       [new Date(5000)],
     );
 
@@ -171,6 +172,7 @@ describe("PostgreSQL migrations", () => {
     const other = schemaForTest();
     expect(await createPostgresStore({ pool: testPool(), schema: other }).getBroadcast(1)).toBeNull();
     expect(await tablesIn(other)).toEqual([
+      "broadcast_fresh_leases",
       "broadcast_recipients",
       "broadcastkit_schema_migrations",
       "broadcasts",
