@@ -348,8 +348,14 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       // takes lasts one statement: claims on one broadcast then run side by side (SKIP LOCKED keeps
       // them apart) instead of queueing for that lock until each commits. Records compare epochs
       // for equality, so a claim committing after a higher-numbered one is as safe.
-      await query("requeueExpiredFresh", [broadcastId, now]);
-      await query("forgetExpiredFresh", [broadcastId, now]);
+      const expired = await query<{ epoch: string; first_seq: number; last_seq: number }>(
+        "expiredFreshLeases",
+        [broadcastId, now],
+      );
+      for (const lease of expired) {
+        await query("requeueFreshLease", [broadcastId, lease.epoch, lease.first_seq, lease.last_seq]);
+        await query("forgetFreshLease", [broadcastId, lease.epoch]);
+      }
       const epochRows = await query<{ epoch_counter: string }>("nextEpoch", [broadcastId]);
       if (epochRows.length === 0) return { epoch: 0, recipients: [], retryAt: null };
       const epoch = Number(epochRows[0]!.epoch_counter);
@@ -412,7 +418,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
               .map((outcome) => outcome.recipientId);
             throw new Answer({ type: "lease_lost", recipientIds: lost });
           }
-          await run(client, "dropSettledFreshLease", [broadcastId, epoch]);
+          await run(client, "forgetFreshLease", [broadcastId, epoch]);
         }
         const counted =
           effect.logEntries.length === 0
