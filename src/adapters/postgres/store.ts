@@ -344,10 +344,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async claimRecipients(request: ClaimRequest): Promise<ClaimResult> {
       const { broadcastId, now, onlyFailed } = request;
-      // The epoch comes from the broadcast's counter in a statement of its own, so the row lock it
-      // takes lasts one statement: claims on one broadcast then run side by side (SKIP LOCKED keeps
-      // them apart) instead of queueing for that lock until each commits. Records compare epochs
-      // for equality, so a claim committing after a higher-numbered one is as safe.
+      // Expired fresh leases first (one per batch a worker left behind, so usually none): what
+      // they still hold joins the claim index, where this claim finds it.
       const expired = await query<{ epoch: string; first_seq: number; last_seq: number }>(
         "expiredFreshLeases",
         [broadcastId, now],
@@ -356,6 +354,10 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         await query("requeueFreshLease", [broadcastId, lease.epoch, lease.first_seq, lease.last_seq]);
         await query("forgetFreshLease", [broadcastId, lease.epoch]);
       }
+      // The epoch comes from the broadcast's counter in a statement of its own, so the row lock it
+      // takes lasts one statement: claims on one broadcast then run side by side (SKIP LOCKED keeps
+      // them apart) instead of queueing for that lock until each commits. Records compare epochs
+      // for equality, so a claim committing after a higher-numbered one is as safe.
       const epochRows = await query<{ epoch_counter: string }>("nextEpoch", [broadcastId]);
       if (epochRows.length === 0) return { epoch: 0, recipients: [], retryAt: null };
       const epoch = Number(epochRows[0]!.epoch_counter);

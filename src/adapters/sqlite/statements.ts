@@ -163,7 +163,7 @@ export function prepareStatements(db: Database) {
       "DELETE FROM broadcast_fresh_leases WHERE broadcast_id = ? AND epoch = ?",
     ) as Exec,
     /** Forgets a fresh lease once none of its recipients is still held by it. */
-    dropSettledFreshLease: db.prepare(`
+    forgetFreshLease: db.prepare(`
       DELETE FROM broadcast_fresh_leases AS l WHERE l.broadcast_id = ? AND l.epoch = ?
         AND NOT EXISTS (SELECT 1 FROM broadcast_recipients AS r
           WHERE r.broadcast_id = l.broadcast_id AND r.seq BETWEEN l.first_seq AND l.last_seq

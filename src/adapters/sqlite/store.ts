@@ -437,7 +437,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
               );
         s.setErrors.run(JSON.stringify(counts), JSON.stringify(log), broadcastId);
       }
-      s.dropSettledFreshLease.run(broadcastId, epoch);
+      s.forgetFreshLease.run(broadcastId, epoch);
       const row = s.addCounts.get(effect.sentDelta, effect.failedDelta, broadcastId)!;
       return { type: "recorded", broadcast: toBroadcast(row, jsonText) };
     },
