@@ -20,9 +20,12 @@ import type { StoreFactory } from "../../support/stores.js";
 export const START = new Date("2030-01-01T00:00:00.000Z");
 export const LEASE_MS = 5 * 60_000;
 
+/** `npm run test:soak` gives the SQL stores as many runs as the memory store. */
+const soak = process.env.BROADCASTKIT_SOAK === "1";
+
 /** Property runs per store: the memory store is cheap, the others pay for real I/O. */
 export const runsFor = (factory: StoreFactory, memoryRuns: number, otherRuns = 20): number =>
-  factory.name === "memory" ? memoryRuns : otherRuns;
+  factory.name === "memory" || soak ? memoryRuns : otherRuns;
 
 /** The value of an `Ok`; an `Err` fails the test with the error spelled out. */
 export function unwrap<T>(result: Result<T, BroadcastError>): T {
