@@ -56,8 +56,12 @@ describe.each(storeFactories)("events on the $name store", (factory) => {
       },
     });
 
+    // Each read starts when its event is emitted; waiting for it before the next command keeps
+    // that command's change out of what the read sees (on PostgreSQL it could overtake it).
     await service.pause(b.id);
+    await Promise.all(seen);
     await service.resume(b.id);
+    await Promise.all(seen);
     await service.cancel(b.id);
 
     expect(await Promise.all(seen)).toEqual([
