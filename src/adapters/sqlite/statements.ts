@@ -49,7 +49,7 @@ const LEASE = `UPDATE broadcast_recipients
 
 /**
  * A claim reads its rows, then leases the same range in the same transaction (nothing can change
- * in between). Reading first is cheaper than \`RETURNING *\`, and the rows read still show whether
+ * in between). Reading first is cheaper than `RETURNING *`, and the rows read still show whether
  * an earlier lease was there to be taken over.
  */
 function leaseSql(onlyFailed: boolean): string {
@@ -57,8 +57,8 @@ function leaseSql(onlyFailed: boolean): string {
 }
 
 /**
- * The common claim (a first pass, in insertion order) reads consecutive positions: leasing them
- * as a range spares reading the claim index a second time.
+ * Fresh recipients always, and waiting ones often, sit at consecutive positions: leasing them as a
+ * range spares reading the claim index a second time.
  */
 const LEASE_RANGE = `${LEASE} WHERE broadcast_id = ? AND seq BETWEEN ? AND ?`;
 
