@@ -34,8 +34,9 @@ export function statements(t: TableNames) {
     RETURNING ${CLAIMED_COLUMNS}`;
   /**
    * When an empty claim should look again: the earliest retry time still ahead, or the earliest
-   * expiry of a live lease. After an empty claim every due recipient is under a live lease, so the
-   * second half reads only the leased ones.
+   * expiry of a live lease (of the claim index's recipients, or of a range of fresh ones). After an
+   * empty claim every due recipient is under a live lease, so the second part reads only the
+   * leased ones.
    */
   const nextDue = (onlyFailed: boolean) => {
     const failedOnly = onlyFailed ? "AND last_error IS NOT NULL" : "";
@@ -71,6 +72,11 @@ export function statements(t: TableNames) {
     WHERE r.broadcast_id = $1::bigint AND r.seq >= moved.start AND r.seq < moved.stop
     RETURNING ${CLAIMED_COLUMNS}`;
   const retriable = "AND (last_error_kind IS NULL OR last_error_kind <> 'permanent')";
+  /**
+   * Failed recipients, spelled so the partial index over recipients carrying an error serves them
+   * (that index reads no `state`, so settling a recipient never blocks an in-place update).
+   */
+  const FAILED = "last_error_kind IS NOT NULL AND state = 'failed'";
   const counters = "sent_count = sent_count + $2, failed_count = failed_count + $3, version = version + 1";
   return {
     insertBroadcast: `
@@ -91,7 +97,7 @@ export function statements(t: TableNames) {
       SELECT * FROM ${R} WHERE broadcast_id = $1 AND state = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
     /** Failed recipients carry an error: the partial index over those serves the listing. */
     listFailedRecipients: `
-      SELECT * FROM ${R} WHERE broadcast_id = $1 AND last_error_kind IS NOT NULL AND state = 'failed'
+      SELECT * FROM ${R} WHERE broadcast_id = $1 AND ${FAILED}
         AND seq > $2 ORDER BY seq LIMIT $3`,
     findDue: `
       SELECT * FROM ${B} WHERE status = 'scheduled' AND scheduled_at <= $1
@@ -175,22 +181,22 @@ export function statements(t: TableNames) {
       WHERE id = $1::bigint RETURNING *`,
     countFailed: `
       SELECT count(*)::int AS failed, (count(*) FILTER (WHERE last_error_kind = 'permanent'))::int AS permanent
-      FROM ${R} WHERE broadcast_id = $1 AND last_error_kind IS NOT NULL AND state = 'failed'`,
+      FROM ${R} WHERE broadcast_id = $1 AND ${FAILED}`,
     failedErrors: `
       SELECT last_error AS error, count(*)::int AS n FROM ${R}
-      WHERE broadcast_id = $1 AND last_error_kind IS NOT NULL AND state = 'failed' ${retriable}
+      WHERE broadcast_id = $1 AND ${FAILED} ${retriable}
       GROUP BY last_error`,
     failedErrorsAll: `
       SELECT last_error AS error, count(*)::int AS n FROM ${R}
-      WHERE broadcast_id = $1 AND last_error_kind IS NOT NULL AND state = 'failed' GROUP BY last_error`,
+      WHERE broadcast_id = $1 AND ${FAILED} GROUP BY last_error`,
     resetFailed: `
       UPDATE ${R} SET state = 'pending', attempts = 0, next_attempt_at = NULL, due_at = '-infinity',
         fresh = false
-      WHERE broadcast_id = $1 AND last_error_kind IS NOT NULL AND state = 'failed' ${retriable}`,
+      WHERE broadcast_id = $1 AND ${FAILED} ${retriable}`,
     resetFailedAll: `
       UPDATE ${R} SET state = 'pending', attempts = 0, next_attempt_at = NULL, due_at = '-infinity',
         fresh = false
-      WHERE broadcast_id = $1 AND last_error_kind IS NOT NULL AND state = 'failed'`,
+      WHERE broadcast_id = $1 AND ${FAILED}`,
   };
 }
 

@@ -2,6 +2,7 @@ import { progressOf } from "broadcastkit";
 import { createPostgresStore, POSTGRES_MIGRATIONS } from "broadcastkit/postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import { tableNames } from "../../../src/adapters/postgres/schema.js";
+import { claimRequest } from "../../../src/testing/conformance/fixtures.js";
 import { DATABASE_URL, dropSchema, testPool, uniqueSchema } from "../../support/postgres.js";
 
 const ALL_VERSIONS = POSTGRES_MIGRATIONS.map((m) => m.version);
@@ -148,14 +149,7 @@ describe("PostgreSQL migrations", () => {
     expect(failedPage?.items.map((r) => [r.recipientId, r.lastError])).toEqual([[1, "chat not found"]]);
 
     const claim = (now: number) =>
-      store.claimRecipients({
-        broadcastId: 1,
-        owner: "new-worker",
-        limit: 10,
-        now: new Date(now),
-        leaseMs: 1000,
-        onlyFailed: false,
-      });
+      store.claimRecipients(claimRequest(1, { owner: "new-worker", now: new Date(now), leaseMs: 1000 }));
     expect(await claim(4999)).toMatchObject({ recipients: [], retryAt: new Date(5000) });
     const taken = await claim(5000);
     expect(taken.recipients).toEqual([expect.objectContaining({ recipientId: 2, takenOver: true })]);

@@ -8,6 +8,7 @@ import Database from "better-sqlite3";
 import { progressOf } from "broadcastkit";
 import { createSqliteStore, SQLITE_MIGRATIONS } from "broadcastkit/sqlite";
 import { afterAll, describe, expect, it } from "vitest";
+import { claimRequest } from "../../../src/testing/conformance/fixtures.js";
 
 const run = promisify(execFile);
 const directory = mkdtempSync(join(tmpdir(), "bk-sqlite-migrations-"));
@@ -169,14 +170,7 @@ describe("SQLite migrations", () => {
     const store = createSqliteStore({ db });
     expect(await store.migrate()).toEqual([3]);
     const claim = (now: number) =>
-      store.claimRecipients({
-        broadcastId: 1,
-        owner: "new-worker",
-        limit: 10,
-        now: new Date(now),
-        leaseMs: 1000,
-        onlyFailed: false,
-      });
+      store.claimRecipients(claimRequest(1, { owner: "new-worker", now: new Date(now), leaseMs: 1000 }));
     expect(await claim(4999)).toMatchObject({ recipients: [], retryAt: new Date(5000) });
     const taken = await claim(5000);
     expect(taken.recipients).toEqual([expect.objectContaining({ recipientId: 1, takenOver: true })]);
