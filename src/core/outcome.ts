@@ -12,7 +12,13 @@ export type SendResult =
       readonly retryAfterMs?: number;
       /** The group became a supergroup: resend to this chat id. */
       readonly migrateToChatId?: number;
-    };
+    }
+  /**
+   * The sender gave up before the message left, because the worker's `signal` aborted while the
+   * call waited for its turn (rate limiting). Nothing reached the platform: the recipient stays
+   * pending. Only honoured when the worker did abort; otherwise it counts as a sender error.
+   */
+  | { readonly status: "not_sent" };
 
 /**
  * What happens to one claimed recipient, as the store records it. The store derives every
@@ -72,6 +78,7 @@ export interface OutcomeContext {
 export function decideOutcome(result: SendResult, ctx: OutcomeContext): RecipientOutcome {
   const { recipientId, attemptsBefore, policy, now } = ctx;
   const migrated = ctx.migratedTo === undefined ? {} : { chatId: ctx.migratedTo };
+  if (result.status === "not_sent") return { type: "released", recipientId };
   if (result.status === "delivered") {
     return {
       type: "delivered",

@@ -2,7 +2,7 @@ export type { Clock } from "./clock.js";
 export type { BroadcastKitEvent, BroadcastKitEventType, EventSink } from "./events.js";
 export type { Logger } from "./logger.js";
 export type { EnqueuedJob, EnqueueOptions, JobHandler, JobQueue } from "./queue.js";
-export type { MessageSender, OutgoingMessage, SendResult } from "./sender.js";
+export type { MessageSender, OutgoingMessage, SendOptions, SendResult } from "./sender.js";
 export type {
   BroadcastStore,
   ClaimedRecipient,

@@ -18,6 +18,9 @@ export type { SendResult } from "../core/outcome.js";
  * - On a chat migration it reports `migrateToChatId`; the worker resends there.
  * - `idempotencyKey` is stable per broadcast and recipient; a sender that can deduplicate uses it.
  *
+ * - When `options.signal` aborts while a call still waits for its turn, it may answer `not_sent`
+ *   (nothing left for the platform); see `SendOptions`.
+ *
  * ## What it may do, and the worker tolerates
  * - Throw, or answer something outside this shape: the worker counts it as a transient failure
  *   (`"sender error"`) and logs the cause; it never stops the job.
@@ -26,7 +29,17 @@ export type { SendResult } from "../core/outcome.js";
  * - Put secrets (a bot token) into `description`: descriptions are stored and shown to admins.
  */
 export interface MessageSender {
-  send(message: OutgoingMessage): Promise<SendResult>;
+  send(message: OutgoingMessage, options?: SendOptions): Promise<SendResult>;
+}
+
+export interface SendOptions {
+  /**
+   * Aborted when the worker stops starting sends (the broadcast was cancelled or paused, or the
+   * worker is closing). A sender still waiting for its turn (rate limiting) should give up and
+   * answer `{ status: "not_sent" }`; the recipient then stays pending. A call already on its way
+   * must not be abandoned: its real outcome is what gets recorded. Senders may ignore it.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface OutgoingMessage {

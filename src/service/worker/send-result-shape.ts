@@ -13,9 +13,11 @@ const sendResultSchema = z.discriminatedUnion("status", [
     retryAfterMs: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
     migrateToChatId: z.int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
   }),
+  z.object({ status: z.literal("not_sent") }),
 ]);
 
 function withoutUndefined(parsed: z.output<typeof sendResultSchema>): SendResult {
+  if (parsed.status === "not_sent") return { status: "not_sent" };
   if (parsed.status === "delivered") {
     return parsed.messageId === undefined
       ? { status: "delivered" }

@@ -54,7 +54,7 @@ export const BLOCKED = "Forbidden: bot was blocked by the user";
 export const UNPARSABLE = "Bad Request: can't parse entities";
 
 /** The answer a chat with `behaviour` gives to its `call`-th message (0-based). */
-export function answerOf(behaviour: Behaviour, call: number): SendResult {
+export function answerOf(behaviour: Behaviour, call: number): Exclude<SendResult, { status: "not_sent" }> {
   switch (behaviour) {
     case "ok":
       return { status: "delivered", messageId: call + 1 };
