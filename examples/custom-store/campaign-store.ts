@@ -15,6 +15,7 @@
 import type { Database } from "better-sqlite3";
 import {
   type Broadcast,
+  type BroadcastActivity,
   type BroadcastPatch,
   type BroadcastStatus,
   type BroadcastStore,
@@ -29,6 +30,8 @@ import {
   type RecipientSource,
   type RecordOutcomesRequest,
   type RecordOutcomesResult,
+  type RenewLeaseRequest,
+  type RenewLeaseResult,
   type ResetFailedRequest,
   type ResetFailedResult,
   type UpdateResult,
@@ -402,6 +405,37 @@ export function createCampaignStore(db: Database): BroadcastStore {
           if (error instanceof LeaseLost) return { type: "lease_lost", recipientIds: error.recipientIds };
           throw error;
         }
+      }),
+
+    renewLease: (request: RenewLeaseRequest) =>
+      serialized(() =>
+        db
+          .transaction((): RenewLeaseResult => {
+            const extend = db.prepare(
+              `UPDATE campaign_deliveries SET holder_until = max(holder_until, ?)
+               WHERE campaign_id = ? AND recipient = ? AND holder_epoch = ? AND state = 'pending'`,
+            );
+            const until = request.now.getTime() + request.leaseMs;
+            const lost = request.recipientIds.filter(
+              (id) => extend.run(until, request.broadcastId, json(id), request.epoch).changes !== 1,
+            );
+            return { lost };
+          })
+          .immediate(),
+      ),
+
+    getActivity: (broadcastId: number, now: Date) =>
+      serialized((): BroadcastActivity | null => {
+        if (campaign(broadcastId) === undefined) return null;
+        const row = db
+          .prepare(
+            `SELECT coalesce(max(holder_until > @now), 0) AS leased,
+                    coalesce(max((retry_ms IS NULL OR retry_ms <= @now)
+                      AND (holder_until IS NULL OR holder_until <= @now)), 0) AS claimable
+             FROM campaign_deliveries WHERE campaign_id = @id AND state = 'pending'`,
+          )
+          .get({ id: broadcastId, now: now.getTime() }) as { leased: number; claimable: number };
+        return { leased: row.leased === 1, claimable: row.claimable === 1 };
       }),
 
     resetFailedRecipients: (request: ResetFailedRequest) =>

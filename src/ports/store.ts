@@ -98,6 +98,25 @@ export interface BroadcastStore {
   recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult>;
 
   /**
+   * Extends a live claim while its worker still works on it: those of `recipientIds` still held
+   * under `epoch` keep their lease until `now + leaseMs`. Answers the ones that are no longer held
+   * (recorded meanwhile, or taken over by a newer claim after the lease expired), so the worker
+   * stops sending to them. Renewing after expiry is allowed while nobody has taken them over.
+   * Changes nothing else: no counter, no `version`.
+   */
+  renewLease(request: RenewLeaseRequest): Promise<RenewLeaseResult>;
+
+  /**
+   * Who is working on a broadcast, without claiming anything: whether any pending recipient is
+   * under a live lease at `now`, and whether a claim at `now` would hand out at least one
+   * recipient. The scheduler's recovery sweep re-queues a `sending` broadcast that nobody holds
+   * but that has claimable work; the service waits for live leases to end before it answers a
+   * cancel or pause. `null` when the broadcast does not exist. Reads only; should cost no more than
+   * a claim that finds nothing.
+   */
+  getActivity(broadcastId: number, now: Date): Promise<BroadcastActivity | null>;
+
+  /**
    * A manual retry in one atomic step: counts the failed recipients (permanent ones only with
    * `includePermanent`). When there are none, changes nothing and returns `retriedCount: 0`. When
    * there are some, and the status is one of `allowedFrom`, turns them back to pending with
@@ -170,6 +189,27 @@ export type RecordOutcomesResult =
   | { readonly type: "recorded"; readonly broadcast: Broadcast }
   | { readonly type: "lease_lost"; readonly recipientIds: readonly RecipientId[] }
   | { readonly type: "not_found" };
+
+export interface RenewLeaseRequest {
+  readonly broadcastId: number;
+  readonly epoch: number;
+  /** The recipients of that claim the worker has not recorded yet. */
+  readonly recipientIds: readonly RecipientId[];
+  readonly now: Date;
+  readonly leaseMs: number;
+}
+
+export interface RenewLeaseResult {
+  /** Those of `recipientIds` no longer held under the epoch: their lease was not extended. */
+  readonly lost: readonly RecipientId[];
+}
+
+export interface BroadcastActivity {
+  /** Some pending recipient is under a lease that has not expired at `now`. */
+  readonly leased: boolean;
+  /** A claim at `now` (not only-failed) would hand out at least one recipient. */
+  readonly claimable: boolean;
+}
 
 export interface ResetFailedRequest {
   readonly broadcastId: number;

@@ -2,6 +2,7 @@ import { describe } from "vitest";
 import { describeBroadcasts } from "./conformance/broadcasts.js";
 import { describeClaims } from "./conformance/claims.js";
 import { type MakeStore, type StoreConformanceOptions, useFreshStore } from "./conformance/fixtures.js";
+import { describeLeases } from "./conformance/leases.js";
 import { describeOutcomes } from "./conformance/outcomes.js";
 import { describeProperties } from "./conformance/properties.js";
 import { describeRecipients } from "./conformance/recipients.js";
@@ -13,7 +14,8 @@ export type { MakeStore, StoreConformanceOptions } from "./conformance/fixtures.
  * Declares a vitest suite that checks every promise of the `BroadcastStore` port (see
  * `src/ports/store.ts`) against your store: creation (all or nothing, async iterables), reads and
  * pagination, compare-and-set with one winner among racing callers, claims that never overlap,
- * increasing epochs, lease expiry and takeover, stale writes refused with `lease_lost`, counters
+ * increasing epochs, lease expiry, renewal and takeover, activity reads for recovery, stale writes
+ * refused with `lease_lost`, counters
  * that always add up, the bounded error log, manual-retry resets, and exact round-trips of
  * 52-bit chat ids, `@channel` names, `1` versus `"1"` and SQL-looking text.
  *
@@ -46,6 +48,7 @@ export function describeStoreConformance(
     describeRecipients(ctx);
     describeClaims(ctx);
     describeOutcomes(ctx);
+    describeLeases(ctx);
     describeReset(ctx);
     describeProperties(ctx);
   });

@@ -45,7 +45,8 @@ export class ErrorLog {
 export interface Lease {
   readonly epoch: number;
   readonly owner: string;
-  readonly expiresAt: number;
+  /** Moved forward while the claim's worker renews it. */
+  expiresAt: number;
   readonly indices: number[];
   readonly byRecipientId: Map<RecipientId, number>;
   /** How many of `indices` this lease still holds (not recorded, not taken over). */

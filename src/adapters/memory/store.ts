@@ -1,6 +1,7 @@
 import type { RecipientOutcome } from "../../core/outcome.js";
 import type { Broadcast, NewRecipient, Page, Recipient, RecipientId } from "../../core/types.js";
 import type {
+  BroadcastActivity,
   BroadcastStore,
   ClaimedRecipient,
   ClaimRequest,
@@ -11,6 +12,8 @@ import type {
   RecipientSource,
   RecordOutcomesRequest,
   RecordOutcomesResult,
+  RenewLeaseRequest,
+  RenewLeaseResult,
   ResetFailedRequest,
   ResetFailedResult,
   UpdateResult,
@@ -151,6 +154,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): BroadcastSt
       return recordBatch(record, request);
     },
 
+    async renewLease(request: RenewLeaseRequest): Promise<RenewLeaseResult> {
+      if (before) await before("renewLease");
+      const record = broadcasts.get(request.broadcastId);
+      if (record === undefined) return { lost: [...request.recipientIds] };
+      return renew(record, request);
+    },
+
+    async getActivity(broadcastId: number, now: Date): Promise<BroadcastActivity | null> {
+      if (before) await before("getActivity");
+      const record = broadcasts.get(broadcastId);
+      return record === undefined ? null : activityOf(record, now.getTime());
+    },
+
     async resetFailedRecipients(request: ResetFailedRequest): Promise<ResetFailedResult> {
       if (before) await before("resetFailedRecipients");
       const record = broadcasts.get(request.broadcastId);
@@ -268,6 +284,37 @@ function nextClaimableAt(record: BroadcastRecord, onlyFailed: boolean, now: numb
   const b = onlyFailed ? undefined : table.waitingWithoutError.peek();
   if (b !== undefined) consider(table.dueAt(b));
   return earliest === Number.POSITIVE_INFINITY ? null : new Date(earliest);
+}
+
+function renew(record: BroadcastRecord, request: RenewLeaseRequest): RenewLeaseResult {
+  const lease = record.leases.get(request.epoch);
+  const lost: RecipientId[] = [];
+  for (const recipientId of request.recipientIds) {
+    const index = lease?.byRecipientId.get(recipientId);
+    if (index === undefined || !record.recipients.isLeasedBy(index, request.epoch)) lost.push(recipientId);
+  }
+  if (lease !== undefined && lease.held > 0) {
+    lease.expiresAt = Math.max(lease.expiresAt, request.now.getTime() + request.leaseMs);
+  }
+  return { lost };
+}
+
+function activityOf(record: BroadcastRecord, now: number): BroadcastActivity {
+  const table = record.recipients;
+  let leased = false;
+  let takeOver = false;
+  for (const lease of record.leases.values()) {
+    if (lease.held <= 0) continue;
+    if (lease.expiresAt > now) leased = true;
+    else takeOver = true;
+  }
+  const due = (index: number | undefined) => index !== undefined && table.dueAt(index) <= now;
+  const claimable =
+    takeOver ||
+    table.freshCursor < table.size ||
+    due(table.waitingWithError.peek()) ||
+    due(table.waitingWithoutError.peek());
+  return { leased, claimable };
 }
 
 function recordBatch(record: BroadcastRecord, request: RecordOutcomesRequest): RecordOutcomesResult {

@@ -160,6 +160,31 @@ export function statements(t: TableNames) {
       WHERE r.broadcast_id = $1 AND r.recipient_id = ANY($2::text[]) AND r.recipient_id = v.recipient_id
         AND r.lease_epoch = $12
       RETURNING r.recipient_id`,
+    /** Extends the lease of those recipients ($2, encoded ids) the epoch ($3) still holds, to $4. */
+    renewLease: `
+      UPDATE ${R} SET lease_expires_at = greatest(lease_expires_at, $4)
+      WHERE broadcast_id = $1::bigint AND recipient_id = ANY($2::text[]) AND lease_epoch = $3
+        AND state = 'pending'
+      RETURNING recipient_id`,
+    renewFreshLease: `
+      UPDATE ${FL} SET expires_at = greatest(expires_at, $3) WHERE broadcast_id = $1::bigint AND epoch = $2`,
+    /**
+     * Whether anyone holds a live lease (a fresh range, or a recipient of the claim index), and
+     * whether a claim now would find someone: fresh recipients past the cursor, an expired fresh
+     * range, or a due recipient of the claim index outside a live lease.
+     */
+    activity: `
+      SELECT
+        (EXISTS (SELECT 1 FROM ${FL} WHERE broadcast_id = $1::bigint AND expires_at > $2)
+          OR EXISTS (SELECT 1 FROM ${R}
+            WHERE broadcast_id = $1::bigint AND NOT fresh AND state = 'pending'
+              AND lease_expires_at > $2)) AS leased,
+        (b.fresh_cursor < b.recipient_count
+          OR EXISTS (SELECT 1 FROM ${FL} WHERE broadcast_id = $1::bigint AND expires_at <= $2)
+          OR EXISTS (SELECT 1 FROM ${R}
+            WHERE broadcast_id = $1::bigint AND NOT fresh AND state = 'pending' AND due_at <= $2
+              AND (lease_expires_at IS NULL OR lease_expires_at <= $2))) AS claimable
+      FROM ${B} AS b WHERE b.id = $1::bigint`,
     addCounts: `UPDATE ${B} SET ${counters} WHERE id = $1::bigint RETURNING *`,
     /** Counters plus the per-error counts ($4, a delta) and the error log ($5 appended, $6 kept). */
     addCountsAndErrors: `

@@ -3,6 +3,7 @@ import type { RecipientOutcome } from "../../core/outcome.js";
 import type { BroadcastPatch } from "../../core/transitions.js";
 import type { Broadcast, BroadcastStatus, NewRecipient, Page, Recipient } from "../../core/types.js";
 import type {
+  BroadcastActivity,
   BroadcastStore,
   ClaimRequest,
   ClaimResult,
@@ -12,11 +13,13 @@ import type {
   RecipientSource,
   RecordOutcomesRequest,
   RecordOutcomesResult,
+  RenewLeaseRequest,
+  RenewLeaseResult,
   ResetFailedRequest,
   ResetFailedResult,
   UpdateResult,
 } from "../../ports/store.js";
-import { encodeJson, encodeMessageId, splitChatId } from "../sql-shared/codec.js";
+import { encodeId, encodeJson, encodeMessageId, splitChatId } from "../sql-shared/codec.js";
 import { decodeCursor, encodeCursor } from "../sql-shared/cursor.js";
 import { batchEffect, effectiveLogLimit, mergeErrorCounts } from "../sql-shared/outcomes.js";
 import { type PatchColumn, patchColumns, patchShape } from "../sql-shared/patch.js";
@@ -441,6 +444,21 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         if (row === undefined) throw new Answer({ type: "not_found" });
         return { type: "recorded", broadcast: asBroadcast(row) };
       }, BEGIN_RECORD);
+    },
+
+    async renewLease(request: RenewLeaseRequest): Promise<RenewLeaseResult> {
+      const { broadcastId, epoch, recipientIds } = request;
+      const until = new Date(request.now.getTime() + request.leaseMs);
+      const keys = recipientIds.map(encodeId);
+      const renewed = await query<{ recipient_id: string }>("renewLease", [broadcastId, keys, epoch, until]);
+      await query("renewFreshLease", [broadcastId, epoch, until]);
+      const held = new Set(renewed.map((row) => row.recipient_id));
+      return { lost: recipientIds.filter((_, i) => !held.has(keys[i]!)) };
+    },
+
+    async getActivity(broadcastId: number, now: Date): Promise<BroadcastActivity | null> {
+      const [row] = await query<BroadcastActivity>("activity", [broadcastId, now]);
+      return row === undefined ? null : { leased: row.leased, claimable: row.claimable };
     },
 
     resetFailedRecipients(request: ResetFailedRequest): Promise<ResetFailedResult> {

@@ -108,6 +108,22 @@ export function recordDeliveredBatchSql(rows: number): string {
     WHERE broadcast_id = ? AND broadcast_recipients.seq = v.column1 AND lease_epoch = ?`;
 }
 
+/**
+ * Whether anyone holds a live lease (a fresh range, or a recipient of the claim index), and whether
+ * a claim now would find someone: fresh recipients past the cursor, an expired fresh range, or a
+ * due recipient of the claim index outside a live lease. Parameters: `@id`, `@now`.
+ */
+const ACTIVITY = `SELECT
+    (EXISTS (SELECT 1 FROM broadcast_fresh_leases WHERE broadcast_id = @id AND expires_at > @now)
+      OR EXISTS (SELECT 1 FROM broadcast_recipients
+        WHERE broadcast_id = @id AND state = 'pending' AND fresh = 0 AND lease_expires_at > @now)) AS leased,
+    (b.fresh_cursor < b.recipient_count
+      OR EXISTS (SELECT 1 FROM broadcast_fresh_leases WHERE broadcast_id = @id AND expires_at <= @now)
+      OR EXISTS (SELECT 1 FROM broadcast_recipients
+        WHERE broadcast_id = @id AND state = 'pending' AND fresh = 0 AND due_at <= @now
+          AND (lease_expires_at IS NULL OR lease_expires_at <= @now))) AS claimable
+  FROM broadcasts AS b WHERE b.id = @id`;
+
 /** Every fixed statement the store runs, prepared once per connection. */
 export function prepareStatements(db: Database) {
   return {
@@ -188,6 +204,12 @@ export function prepareStatements(db: Database) {
     recordReleased: db.prepare(`
       UPDATE broadcast_recipients SET due_at = COALESCE(next_attempt_at, ${ALWAYS_DUE}), fresh = 0, ${CLEAR_LEASE} ${HELD}`) as Exec,
     moveChat: db.prepare(`UPDATE broadcast_recipients SET chat_id = ?, chat_username = ? ${HELD}`) as Exec,
+    renewLease: db.prepare(`
+      UPDATE broadcast_recipients SET lease_expires_at = max(lease_expires_at, ?)
+      WHERE broadcast_id = ? AND recipient_id = ? AND lease_epoch = ? AND state = 'pending'`) as Exec,
+    renewFreshLease: db.prepare(`
+      UPDATE broadcast_fresh_leases SET expires_at = max(expires_at, ?) WHERE broadcast_id = ? AND epoch = ?`) as Exec,
+    activity: db.prepare(ACTIVITY) as Row<{ leased: number; claimable: number }>,
     addCounts: db.prepare(`
       UPDATE broadcasts SET sent_count = sent_count + ?, failed_count = failed_count + ?, version = version + 1
       WHERE id = ? RETURNING *`) as Row<BroadcastRow>,

@@ -11,6 +11,7 @@ import type {
   TemplateVariables,
 } from "../../core/types.js";
 import type {
+  BroadcastActivity,
   BroadcastStore,
   ClaimedRecipient,
   ClaimRequest,
@@ -21,6 +22,8 @@ import type {
   RecipientSource,
   RecordOutcomesRequest,
   RecordOutcomesResult,
+  RenewLeaseRequest,
+  RenewLeaseResult,
   ResetFailedRequest,
   ResetFailedResult,
   UpdateResult,
@@ -28,6 +31,7 @@ import type {
 import {
   decodeMessageId,
   decodeRecipientId,
+  encodeId,
   encodeJson,
   encodeMessageId,
   joinChatId,
@@ -443,6 +447,17 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
   );
 
+  const renewTx = db.transaction((request: RenewLeaseRequest): RenewLeaseResult => {
+    const s = prepared();
+    const { broadcastId, epoch } = request;
+    const until = request.now.getTime() + request.leaseMs;
+    const lost = request.recipientIds.filter(
+      (recipientId) => s.renewLease.run(until, broadcastId, encodeId(recipientId), epoch).changes !== 1,
+    );
+    s.renewFreshLease.run(until, broadcastId, epoch);
+    return { lost };
+  });
+
   const resetTx = db.transaction((request: ResetFailedRequest): ResetFailedResult => {
     const s = prepared();
     const { broadcastId, includePermanent } = request;
@@ -564,6 +579,17 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         } finally {
           leasedPositions.delete(leaseKey(request.broadcastId, request.epoch));
         }
+      });
+    },
+
+    renewLease(request: RenewLeaseRequest): Promise<RenewLeaseResult> {
+      return exclusive(() => renewTx.immediate(request));
+    },
+
+    getActivity(broadcastId: number, now: Date): Promise<BroadcastActivity | null> {
+      return exclusive((s) => {
+        const row = s.activity.get({ id: broadcastId, now: now.getTime() });
+        return row === undefined ? null : { leased: row.leased === 1, claimable: row.claimable === 1 };
       });
     },
 

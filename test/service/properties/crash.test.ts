@@ -8,6 +8,7 @@ import {
 } from "broadcastkit";
 import { createFakeSender } from "broadcastkit/memory";
 import { describe, expect, it } from "vitest";
+import { boundStore } from "../../support/bound-store.js";
 import { type StoreFactory, storeFactories } from "../../support/stores.js";
 import { callsPerRecipient, LEASE_MS, never, recipientsFor, rig, unwrap, withStore } from "./harness.js";
 
@@ -75,7 +76,7 @@ async function crashAndTakeOver(
     },
   };
   const doomedStore: BroadcastStore = {
-    ...bound(store),
+    ...boundStore(store),
     async claimRecipients(request) {
       const claimed = await store.claimRecipients(request);
       if (claimed.recipients.length > 0) batch = claimed.recipients.map((x) => x.recipientId);
@@ -106,21 +107,6 @@ async function crashAndTakeOver(
     broadcast: await r.broadcast(id),
     recipients: await r.recipients(id),
     calls: callsPerRecipient(platform),
-  };
-}
-
-/** Every method of `store`, bound, so a test can replace a few and keep the rest. */
-function bound(store: BroadcastStore): BroadcastStore {
-  return {
-    createBroadcast: store.createBroadcast.bind(store),
-    getBroadcast: store.getBroadcast.bind(store),
-    listBroadcasts: store.listBroadcasts.bind(store),
-    listRecipients: store.listRecipients.bind(store),
-    updateBroadcast: store.updateBroadcast.bind(store),
-    findDueScheduled: store.findDueScheduled.bind(store),
-    claimRecipients: store.claimRecipients.bind(store),
-    recordOutcomes: store.recordOutcomes.bind(store),
-    resetFailedRecipients: store.resetFailedRecipients.bind(store),
   };
 }
 

@@ -194,6 +194,8 @@ export function observedStore(inner: BroadcastStore, seen: (broadcast: Broadcast
       if (result.type === "recorded") seen(result.broadcast);
       return result;
     },
+    renewLease: (request) => inner.renewLease(request),
+    getActivity: (id, now) => inner.getActivity(id, now),
     resetFailedRecipients: async (request) => {
       const result = await inner.resetFailedRecipients(request);
       if (result.type === "reset") seen(result.broadcast);
@@ -301,6 +303,14 @@ export function racingStore(inner: BroadcastStore, gate: Gate, actor: string, lo
       const result = await inner.recordOutcomes(request);
       log.add({ actor, type: "record", recorded: result.type === "recorded" });
       return result;
+    },
+    renewLease: async (request) => {
+      await step("renewLease");
+      return inner.renewLease(request);
+    },
+    getActivity: async (id, now) => {
+      await step("getActivity");
+      return inner.getActivity(id, now);
     },
     resetFailedRecipients: async (request) => {
       await step("resetFailedRecipients");

@@ -3,6 +3,7 @@ import type { BroadcastError, BroadcastStatus, BroadcastStore, FailureKind, Send
 import type { FakeSender } from "broadcastkit/memory";
 import type { Result } from "neverthrow";
 import { describe, expect, it } from "vitest";
+import { boundStore } from "../../support/bound-store.js";
 import { storeFactories } from "../../support/stores.js";
 import {
   answerOf,
@@ -270,14 +271,7 @@ const tick = new Step("processScheduled(now)", async (m, real) => {
 function oneClaimOnly(store: BroadcastStore): BroadcastStore {
   let claimed = false;
   return {
-    createBroadcast: store.createBroadcast.bind(store),
-    getBroadcast: store.getBroadcast.bind(store),
-    listBroadcasts: store.listBroadcasts.bind(store),
-    listRecipients: store.listRecipients.bind(store),
-    updateBroadcast: store.updateBroadcast.bind(store),
-    findDueScheduled: store.findDueScheduled.bind(store),
-    recordOutcomes: store.recordOutcomes.bind(store),
-    resetFailedRecipients: store.resetFailedRecipients.bind(store),
+    ...boundStore(store),
     claimRecipients: async (request) => {
       if (claimed) {
         return { epoch: 0, recipients: [], retryAt: new Date(request.now.getTime() + 60 * 60_000) };

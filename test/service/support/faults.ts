@@ -42,6 +42,8 @@ export function withStoreFaults(inner: BroadcastStore): { store: BroadcastStore;
     findDueScheduled: wrap("findDueScheduled"),
     claimRecipients: wrap("claimRecipients"),
     recordOutcomes: wrap("recordOutcomes"),
+    renewLease: wrap("renewLease"),
+    getActivity: wrap("getActivity"),
     resetFailedRecipients: wrap("resetFailedRecipients"),
   };
   return {
