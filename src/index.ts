@@ -2,6 +2,12 @@ export * from "./core/index.js";
 export type * from "./ports/index.js";
 export { createBroadcastService } from "./service/broadcast-service.js";
 export { silentLogger, systemClock } from "./service/defaults.js";
-export { createScheduler, type Scheduler, type SchedulerOptions } from "./service/scheduler.js";
-export { createSendWorker } from "./service/send-worker.js";
+export {
+  createScheduler,
+  type Scheduler,
+  type SchedulerOptions,
+  type SchedulerTickResult,
+} from "./service/scheduler.js";
+export { createSendWorker, WORKER_DEFAULTS } from "./service/send-worker.js";
+export { createStatusSignals, type StatusSignals } from "./service/status-signals.js";
 export type * from "./service/types.js";

@@ -1,4 +1,4 @@
-import { err, errAsync, ok, type ResultAsync, safeTry } from "neverthrow";
+import { err, errAsync, ok, ResultAsync, safeTry } from "neverthrow";
 import { type BroadcastError, notFound, validationError } from "../core/errors.js";
 import { progressOf } from "../core/progress.js";
 import {
@@ -14,14 +14,19 @@ import { createBroadcast } from "./create-broadcast.js";
 import { adapterCall } from "./guarded-ports.js";
 import { completedEvent } from "./lifecycle-events.js";
 import { processScheduled } from "./process-scheduled.js";
+import { recoverStalled } from "./recover-stalled.js";
 import { retryFailed } from "./retry-failed.js";
 import { resolveDeps } from "./service-deps.js";
+import { waitUntilSettled } from "./settle-wait.js";
 import { enqueueOrRevert, startSending } from "./start-sending.js";
 import { runTransition } from "./transition-runner.js";
 import type { BroadcastService, BroadcastServiceOptions } from "./types.js";
 
 /** Pages hold this many items when the caller does not say. */
 export const DEFAULT_PAGE_SIZE = 50;
+
+/** How long cancel and pause wait for sends in flight: the Telegram sender's own timeout. */
+export const DEFAULT_SETTLE_TIMEOUT_MS = 10_000;
 
 /**
  * The application API: validates input at the boundary, decides every change with the pure core,
@@ -30,6 +35,10 @@ export const DEFAULT_PAGE_SIZE = 50;
 export function createBroadcastService(options: BroadcastServiceOptions): BroadcastService {
   const deps = resolveDeps(options);
   const { store, logger, emit, clock } = deps;
+  const settleTimeoutMs = options.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
+  /** Resolves once the sends in flight have settled and been written (bounded): counts read after it are final. */
+  const settled = <T>(id: number, value: T): ResultAsync<T, BroadcastError> =>
+    ResultAsync.fromSafePromise(waitUntilSettled(deps, id, settleTimeoutMs)).map(() => value);
 
   /** Validates the id first: a bad id never reaches the store. */
   const withId = <T>(id: unknown, run: (id: number) => ResultAsync<T, BroadcastError>) => {
@@ -74,10 +83,18 @@ export function createBroadcastService(options: BroadcastServiceOptions): Broadc
 
     pause: (id) =>
       withId(id, (valid) =>
-        runTransition(deps, valid, { type: "pause", reason: { type: "manual" } }).map(({ broadcast }) => {
-          emit({ type: "broadcast.paused", broadcastId: valid, at: clock.now(), reason: { type: "manual" } });
-          return broadcast;
-        }),
+        runTransition(deps, valid, { type: "pause", reason: { type: "manual" } })
+          .map(({ broadcast }) => {
+            emit({
+              type: "broadcast.paused",
+              broadcastId: valid,
+              at: clock.now(),
+              reason: { type: "manual" },
+            });
+            return broadcast;
+          })
+          .andThen((paused) => settled(valid, paused))
+          .andThen((paused) => loadBroadcast(deps, valid).orElse(() => ok(paused))),
       ),
 
     resume: (id) =>
@@ -92,11 +109,13 @@ export function createBroadcastService(options: BroadcastServiceOptions): Broadc
 
     cancel: (id) =>
       withId(id, (valid) =>
-        runTransition(deps, valid, { type: "cancel" }).map(({ broadcast }) => {
-          const cancelledAt = broadcast.completedAt ?? clock.now();
-          emit({ type: "broadcast.cancelled", broadcastId: valid, at: cancelledAt });
-          return { broadcastId: valid, cancelledAt };
-        }),
+        runTransition(deps, valid, { type: "cancel" })
+          .map(({ broadcast }) => {
+            const cancelledAt = broadcast.completedAt ?? clock.now();
+            emit({ type: "broadcast.cancelled", broadcastId: valid, at: cancelledAt });
+            return { broadcastId: valid, cancelledAt };
+          })
+          .andThen((cancelled) => settled(valid, cancelled)),
       ),
 
     retryFailed: (id, retryOptions = {}) =>
@@ -120,6 +139,17 @@ export function createBroadcastService(options: BroadcastServiceOptions): Broadc
           ),
         ),
       ),
+
+    settledProgress: (id) =>
+      withId(id, (valid) => settled(valid, valid).andThen(() => loadBroadcast(deps, valid).map(progressOf))),
+
+    recoverStalled: (now) => {
+      const at = now ?? clock.now();
+      if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+        return errAsync(validationError([{ path: "now", message: "must be a valid date" }]));
+      }
+      return recoverStalled(deps, at);
+    },
 
     processScheduled: (now) => {
       const at = now ?? clock.now();

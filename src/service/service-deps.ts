@@ -4,6 +4,7 @@ import type { JobQueue } from "../ports/queue.js";
 import type { BroadcastStore } from "../ports/store.js";
 import { silentLogger, systemClock } from "./defaults.js";
 import { type Emit, eventEmitter, guardLogger } from "./guarded-ports.js";
+import type { StatusSignals } from "./status-signals.js";
 import type { BroadcastServiceOptions } from "./types.js";
 
 /** The ports with their defaults filled in and the host's logger and listeners made harmless. */
@@ -13,6 +14,8 @@ export interface ServiceDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly emit: Emit;
+  /** This process's workers, told of every stored status change; absent when nobody listens. */
+  readonly signals?: StatusSignals | undefined;
 }
 
 export function resolveDeps(options: BroadcastServiceOptions): ServiceDeps {
@@ -23,5 +26,6 @@ export function resolveDeps(options: BroadcastServiceOptions): ServiceDeps {
     clock: options.clock ?? systemClock,
     logger,
     emit: eventEmitter(options.events, logger),
+    signals: options.signals,
   };
 }

@@ -50,6 +50,7 @@ export function runTransition(
         deps.store.updateBroadcast(id, decided.from, decided.patch),
       );
       if (stored.type === "updated") {
+        deps.signals?.statusChanged(id, stored.broadcast.status);
         deps.logger.info(
           { broadcastId: id, event: event.type, from: decided.from, to: decided.to },
           "broadcast status changed",
@@ -96,10 +97,14 @@ export async function revertTransition(deps: ServiceDeps, applied: AppliedTransi
     deps.store.updateBroadcast(broadcastId, to, undoPatch(applied)),
   );
   reverted.match(
-    (result) =>
-      result.type === "updated"
-        ? deps.logger.warn({ broadcastId, from: to, to: from }, "transition reverted")
-        : deps.logger.error({ broadcastId, result: result.type }, "could not revert transition"),
+    (result) => {
+      if (result.type !== "updated") {
+        deps.logger.error({ broadcastId, result: result.type }, "could not revert transition");
+        return;
+      }
+      deps.signals?.statusChanged(broadcastId, from);
+      deps.logger.warn({ broadcastId, from: to, to: from }, "transition reverted");
+    },
     () => deps.logger.error({ broadcastId }, "could not revert transition"),
   );
 }

@@ -18,6 +18,7 @@ import type { Logger } from "../ports/logger.js";
 import type { JobQueue } from "../ports/queue.js";
 import type { MessageSender } from "../ports/sender.js";
 import type { BroadcastStore } from "../ports/store.js";
+import type { StatusSignals } from "./status-signals.js";
 
 export interface BroadcastServiceOptions {
   readonly store: BroadcastStore;
@@ -25,6 +26,14 @@ export interface BroadcastServiceOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly events?: EventSink;
+  /** Shared with this process's workers, so a cancel or pause stops their sends at once. */
+  readonly signals?: StatusSignals;
+  /**
+   * How long `cancel` and `pause` wait for sends already in flight to settle and be recorded, so
+   * the counts they answer are final. A worker that died holding a lease keeps it until it expires:
+   * the wait gives up after this long. Default 10 s (the Telegram sender's timeout).
+   */
+  readonly settleTimeoutMs?: number;
 }
 
 export interface CreateBroadcastInput {
@@ -88,6 +97,27 @@ export interface BroadcastService {
     counters: { sentCount: number; failedCount: number },
   ): ResultAsync<Broadcast, BroadcastError>;
   processScheduled(now?: Date): ResultAsync<ProcessScheduledResult, BroadcastError>;
+  /**
+   * Re-queues every `sending` broadcast whose job was lost (a restart, a dropped queue): nobody
+   * holds a live lease on it, and it has recipients to claim now (or none pending, so it only needs
+   * settling). Each is queued once (dedupe key); the scheduler runs this on every tick.
+   */
+  recoverStalled(now?: Date): ResultAsync<RecoverStalledResult, BroadcastError>;
+  /**
+   * Progress once no send of the broadcast is in flight any more (no live lease on its
+   * recipients), waiting at most `settleTimeoutMs`: the numbers to show as final after a cancel or
+   * pause. A progress stream uses it for its last event.
+   */
+  settledProgress(id: number): ResultAsync<Progress, BroadcastError>;
+}
+
+export interface RecoverStalledResult {
+  /** `sending` broadcasts looked at. */
+  readonly checked: number;
+  /** Of those, queued again because nobody was working on them. */
+  readonly queued: number;
+  /** Queued again but the queue refused; they are looked at again next time. */
+  readonly failed: number;
 }
 
 /** What happens to a recipient whose earlier claim expired without an outcome (its delivery is unknown). */
@@ -100,10 +130,36 @@ export interface SendWorkerOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly events?: EventSink;
-  /** Recipients claimed, sent and recorded together. Default 100. */
+  /**
+   * Sends in flight at once (the sender's pacer still decides when each may leave). To reach a
+   * rate R per second over a round trip of T seconds, about R × T must be in flight: the default 16
+   * reaches Telegram's free 30/s up to a ~500 ms round trip; a paid broadcast at 1,000/s over
+   * 100 ms needs ~100-150. Default 16.
+   */
+  readonly concurrency?: number;
+  /**
+   * Recipients claimed together, and the number of settled outcomes that triggers a store write.
+   * Default 100.
+   */
   readonly batchSize?: number;
-  /** How long a claim holds its recipients; a crashed worker's recipients come back after it. Default 5 min. */
+  /**
+   * Settled outcomes are written at least this often, so progress is never more than about this
+   * far behind the sends. Default 1,000 ms.
+   */
+  readonly flushIntervalMs?: number;
+  /**
+   * How long a claim holds its recipients; renewed every third of it while the worker works on
+   * them, so a crashed worker's recipients come back after at most this long. Default 30 s.
+   */
   readonly leaseMs?: number;
+  /**
+   * How often a running job reads its broadcast's status, to stop promptly when another process
+   * cancelled or paused it (an O(1) read). Changes made in this process arrive at once through
+   * `signals`. Default 250 ms.
+   */
+  readonly statusPollMs?: number;
+  /** Shared with this process's service, so its cancels and pauses stop sends at once. */
+  readonly signals?: StatusSignals;
   /** Automatic retries of transient failures; the default is the seed's 60 s, 120 s, 240 s. */
   readonly retry?: Partial<RetryPolicy>;
   /** Default `at-least-once`: a recipient whose outcome was lost in a crash is sent again. */
@@ -129,19 +185,22 @@ export type WorkerStopReason =
   /** Failures crossed the broadcast's error threshold: the broadcast is paused. */
   | "error_threshold"
   /** There is no such broadcast (any more). */
-  | "not_found";
+  | "not_found"
+  /** The worker was closed: unstarted recipients were released and the job queued again. */
+  | "closed";
 
 export interface WorkerRunSummary {
   readonly broadcastId: number;
   readonly stoppedBecause: WorkerStopReason;
   /** The status the run last saw or stored; `null` when the broadcast does not exist. */
   readonly status: BroadcastStatus | null;
+  /** Store writes of settled outcomes. */
   readonly batches: number;
   readonly delivered: number;
   readonly failed: number;
   /** Left pending for a later attempt. */
   readonly retrying: number;
-  /** Left pending untouched (the content was refused). */
+  /** Left pending untouched (the content was refused, or the run stopped before sending them). */
   readonly released: number;
   /** The continuation job queued when the run stopped `waiting`. */
   readonly continuation: { readonly jobId: string; readonly runAt: Date } | null;
@@ -150,4 +209,10 @@ export interface WorkerRunSummary {
 export interface SendWorker {
   /** Runs one send job until nobody is claimable; safe to run again, and concurrently. */
   handle(job: SendJob): ResultAsync<WorkerRunSummary, BroadcastError>;
+  /**
+   * Stops every running job gracefully: no new send starts, sends in flight settle and are
+   * recorded, unstarted recipients are released at once (another worker may take them), and each
+   * job is queued again. Resolves when all have stopped; later jobs end at once as `closed`.
+   */
+  close(): Promise<void>;
 }

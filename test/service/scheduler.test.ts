@@ -2,7 +2,7 @@ import { type BroadcastError, createScheduler, type ProcessScheduledResult } fro
 import { errAsync, ResultAsync } from "neverthrow";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { storeFactories } from "../support/stores.js";
-import { MINUTE, makeWorld, recipientsFor, START } from "./support/world.js";
+import { MINUTE, makeWorld, recipientsFor, SECOND, START } from "./support/world.js";
 
 const COUNTS: ProcessScheduledResult = { found: 1, queued: 1, failed: 0 };
 
@@ -40,8 +40,8 @@ describe("the scheduler", () => {
     controlled.finishAll();
 
     expect(controlled.runs()).toBe(1);
-    expect((await first)._unsafeUnwrap()).toEqual(COUNTS);
-    expect((await second)._unsafeUnwrap()).toEqual(COUNTS);
+    expect((await first)._unsafeUnwrap()).toEqual({ scheduled: COUNTS, recovered: null });
+    expect((await second)._unsafeUnwrap()).toEqual({ scheduled: COUNTS, recovered: null });
     scheduler.tick();
     expect(controlled.runs()).toBe(2);
     controlled.finishAll();
@@ -129,8 +129,87 @@ describe("the scheduler", () => {
 
       const result = await scheduler.tick();
 
-      expect(result._unsafeUnwrap()).toEqual({ found: 1, queued: 1, failed: 0 });
+      expect(result._unsafeUnwrap()).toEqual({
+        scheduled: { found: 1, queued: 1, failed: 0 },
+        recovered: { checked: 1, queued: 1, failed: 0 },
+      });
       expect((await w.broadcast(created._unsafeUnwrap().id)).status).toBe("sending");
+      // The start and the recovery sweep asked for the same job: one waits.
+      expect(w.queue.pending()).toHaveLength(1);
+      await w.close();
+    });
+
+    it("a tick queues again a sending broadcast whose job was lost, once, and finishes it", async () => {
+      const w = await makeWorld(factory);
+      const b = await w.started(3);
+      w.queue.clear();
+      const scheduler = createScheduler({ service: w.service });
+
+      const first = await scheduler.tick();
+      const second = await scheduler.tick();
+
+      expect(first._unsafeUnwrap().recovered).toEqual({ checked: 1, queued: 1, failed: 0 });
+      expect(second._unsafeUnwrap().recovered).toEqual({ checked: 1, queued: 1, failed: 0 });
+      expect(w.queue.pending()).toHaveLength(1);
+      await w.settle();
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 3 });
+      await w.close();
+    });
+
+    it("a tick leaves alone a broadcast somebody holds a live lease on, and takes it back once the lease expired", async () => {
+      const w = await makeWorld(factory, { leaseMs: 30 * SECOND });
+      const b = await w.started(2);
+      w.queue.clear();
+      await w.store.claimRecipients({
+        broadcastId: b.id,
+        owner: "a worker that died",
+        limit: 10,
+        now: w.clock.now(),
+        leaseMs: 30 * SECOND,
+        onlyFailed: false,
+      });
+      const scheduler = createScheduler({ service: w.service });
+
+      expect((await scheduler.tick())._unsafeUnwrap().recovered).toEqual({
+        checked: 1,
+        queued: 0,
+        failed: 0,
+      });
+      w.clock.advance(30 * SECOND);
+      expect((await scheduler.tick())._unsafeUnwrap().recovered).toEqual({
+        checked: 1,
+        queued: 1,
+        failed: 0,
+      });
+      await w.settle();
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 2 });
+      await w.close();
+    });
+
+    it("a tick settles a sending broadcast with nobody pending whose last run died before settling it", async () => {
+      const w = await makeWorld(factory);
+      const b = await w.started(1);
+      w.queue.clear();
+      const claim = await w.store.claimRecipients({
+        broadcastId: b.id,
+        owner: "a worker that died",
+        limit: 10,
+        now: w.clock.now(),
+        leaseMs: 30 * SECOND,
+        onlyFailed: false,
+      });
+      await w.store.recordOutcomes({
+        broadcastId: b.id,
+        epoch: claim.epoch,
+        outcomes: [{ type: "delivered", recipientId: 1, attempts: 1, messageId: 1 }],
+        now: w.clock.now(),
+        errorLogLimit: 10,
+      });
+      const scheduler = createScheduler({ service: w.service });
+
+      expect((await scheduler.tick())._unsafeUnwrap().recovered).toMatchObject({ queued: 1 });
+      await w.settle();
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 1 });
       await w.close();
     });
   });

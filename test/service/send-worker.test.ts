@@ -15,6 +15,14 @@ const permanent = (description = "Forbidden: bot was blocked by the user"): Send
 });
 const secondsSinceStart = (at: Date) => (at.getTime() - START.getTime()) / SECOND;
 
+/** Resolves once `condition` holds, looking after each turn of the event loop (at most 5 s). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let turns = 0; !condition(); turns++) {
+    if (turns > 5000) throw new Error("condition never held");
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 describe.each(storeFactories)("the send worker on the $name store", (factory) => {
   let w: World;
   afterEach(() => w.close());
@@ -59,51 +67,99 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
   });
 
   describe("pausing and cancelling", () => {
-    it("pause stops before the next batch, and resume sends nobody twice", async () => {
-      w = await makeWorld(factory, { batchSize: 2 });
-      const b = await w.started(6);
-      w.respondWith(async (m) => {
-        if (m.recipientId === 3) (await w.service.pause(b.id))._unsafeUnwrap();
-        return { status: "delivered" };
+    /** Resolves once `status` is stored for the broadcast (this process's signals tell at once). */
+    const stored = (id: number, status: string) =>
+      new Promise<void>((resolve) => {
+        const stop = w.signals.watch(id, (now) => {
+          if (now !== status) return;
+          stop();
+          resolve();
+        });
       });
 
-      await w.settle();
+    describe.each([1, 4])("with %i send(s) in flight at most", (concurrency) => {
+      it("pause stops new sends at once; sends in flight count before pause answers; resume sends nobody twice", async () => {
+        w = await makeWorld(factory, { batchSize: 2, concurrency });
+        const b = await w.started(12);
+        let pausing: ReturnType<typeof w.service.pause> | undefined;
+        let pauseStored = false;
+        const startedAfterPause: (number | string)[] = [];
+        w.respondWith(async (m) => {
+          if (pauseStored) startedAfterPause.push(m.recipientId);
+          if (m.recipientId === 3) {
+            const isStored = stored(b.id, "paused");
+            pausing = w.service.pause(b.id);
+            await isStored;
+            pauseStored = true;
+          }
+          return { status: "delivered" };
+        });
 
-      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2, 3, 4]);
-      expect(await w.broadcast(b.id)).toMatchObject({
-        status: "paused",
-        sentCount: 4,
-        pauseReason: { type: "manual" },
+        await w.settle();
+        const paused = (await pausing!)._unsafeUnwrap();
+
+        expect(startedAfterPause).toEqual([]);
+        const sentBeforePause = w.sender.calls.length;
+        expect(paused).toMatchObject({ status: "paused", sentCount: sentBeforePause });
+        expect(await w.broadcast(b.id)).toMatchObject({
+          status: "paused",
+          sentCount: sentBeforePause,
+          pauseReason: { type: "manual" },
+        });
+        expect((await w.recipients(b.id)).filter((r) => r.state === "pending")).toHaveLength(
+          12 - sentBeforePause,
+        );
+
+        w.respondWith(() => ({ status: "delivered" }));
+        (await w.service.resume(b.id))._unsafeUnwrap();
+        await w.settle();
+
+        const calls = w.sender.calls.map((call) => call.recipientId);
+        expect([...calls].sort((x, y) => Number(x) - Number(y))).toEqual(
+          Array.from({ length: 12 }, (_, i) => i + 1),
+        );
+        expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 12, pauseReason: null });
       });
 
-      w.respondWith(() => ({ status: "delivered" }));
-      (await w.service.resume(b.id))._unsafeUnwrap();
-      await w.settle();
+      it("cancel stops new sends at once; the counts it leaves are final", async () => {
+        w = await makeWorld(factory, { batchSize: 2, concurrency });
+        const b = await w.started(12);
+        let cancelling: ReturnType<typeof w.service.cancel> | undefined;
+        let cancelStored = false;
+        const startedAfterCancel: (number | string)[] = [];
+        w.respondWith(async (m) => {
+          if (cancelStored) startedAfterCancel.push(m.recipientId);
+          if (m.recipientId === 1) {
+            const isStored = stored(b.id, "cancelled");
+            cancelling = w.service.cancel(b.id);
+            await isStored;
+            cancelStored = true;
+          }
+          return { status: "delivered" };
+        });
 
-      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2, 3, 4, 5, 6]);
-      expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 6, pauseReason: null });
-    });
+        await w.settle();
+        (await cancelling!)._unsafeUnwrap();
+        const afterCancel = (await w.service.getProgress(b.id))._unsafeUnwrap();
 
-    it("cancel stops before the next batch; only the batch in flight is sent", async () => {
-      w = await makeWorld(factory, { batchSize: 2 });
-      const b = await w.started(6);
-      w.respondWith(async (m) => {
-        if (m.recipientId === 1) (await w.service.cancel(b.id))._unsafeUnwrap();
-        return { status: "delivered" };
+        expect(startedAfterCancel).toEqual([]);
+        expect(w.sender.calls.length).toBeLessThanOrEqual(concurrency);
+        expect(afterCancel).toMatchObject({
+          status: "cancelled",
+          sentCount: w.sender.calls.length,
+          failedCount: 0,
+          pendingCount: 12 - w.sender.calls.length,
+        });
+        await w.settle();
+        expect((await w.service.getProgress(b.id))._unsafeUnwrap()).toEqual(afterCancel);
+        expect(w.queue.pending()).toEqual([]);
       });
-
-      await w.settle();
-
-      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2]);
-      expect(await w.broadcast(b.id)).toMatchObject({ status: "cancelled", sentCount: 2, failedCount: 0 });
-      expect((await w.service.getProgress(b.id))._unsafeUnwrap().pendingCount).toBe(4);
-      expect(w.queue.pending()).toEqual([]);
     });
   });
 
   describe("refused content and the error threshold", () => {
-    it("pauses when the message itself is refused, leaving that recipient and the rest of its batch pending", async () => {
-      w = await makeWorld(factory, { batchSize: 5 });
+    it("pauses when the message itself is refused: no send starts after the refusal, and the refused recipient stays pending", async () => {
+      w = await makeWorld(factory, { batchSize: 5, concurrency: 1 });
       const b = await w.started(6);
       const refusal = "Bad Request: can't parse entities: unsupported start tag";
       w.respondWith((m) =>
@@ -136,19 +192,43 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
       expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 6 });
     });
 
-    it("pauses once failures reach the broadcast's error threshold", async () => {
-      w = await makeWorld(factory, { batchSize: 1 });
-      const b = await w.started(5, { errorThreshold: 2 });
+    it("with sends in flight when the message is refused, those settle and count; nothing else starts", async () => {
+      w = await makeWorld(factory, { batchSize: 5, concurrency: 4 });
+      const b = await w.started(10);
+      const answers = new Map<number | string, (result: SendResult) => void>();
+      w.respondWith((m) => new Promise<SendResult>((resolve) => answers.set(m.recipientId, resolve)));
+      const running = w.runJobs();
+      await until(() => answers.size === 4);
+
+      answers.get(2)!({ status: "failed", kind: "content", description: "Bad Request: message is too long" });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const id of [1, 3, 4]) answers.get(id)!({ status: "delivered" });
+      await running;
+      await w.settle();
+
+      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2, 3, 4]);
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "paused", sentCount: 3, failedCount: 0 });
+      expect(
+        (await w.recipients(b.id)).filter((r) => r.state === "pending").map((r) => r.recipientId),
+      ).toEqual([2, 5, 6, 7, 8, 9, 10]);
+    });
+
+    it("pauses once the written failures reach the broadcast's error threshold; sends in flight then still count", async () => {
+      w = await makeWorld(factory, { batchSize: 1, concurrency: 1 });
+      const b = await w.started(8, { errorThreshold: 2 });
       w.respondWith(() => permanent());
 
       await w.settle();
 
-      expect(w.sender.calls).toHaveLength(2);
-      expect(await w.broadcast(b.id)).toMatchObject({
+      const broadcast = await w.broadcast(b.id);
+      expect(broadcast).toMatchObject({
         status: "paused",
-        failedCount: 2,
         pauseReason: { type: "error_threshold", failedCount: 2, threshold: 2 },
       });
+      // The pause comes once the second failure is written; the one send that started meanwhile counts too.
+      expect(broadcast.failedCount).toBe(w.sender.calls.length);
+      expect(w.sender.calls.length).toBeGreaterThanOrEqual(2);
+      expect(w.sender.calls.length).toBeLessThanOrEqual(3);
     });
 
     it("goes on after an admin resumes a broadcast above its threshold", async () => {
@@ -329,8 +409,11 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
 
       await w.settle();
 
-      // At least once: the batch whose outcome was lost is sent again once its lease expires.
-      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2, 3, 4, 1, 2]);
+      // At least once: the outcomes that were lost are sent again once their lease expires; the
+      // recipients claimed but not started yet were released and sent by the next run.
+      const calls = w.sender.calls.map((call) => call.recipientId);
+      expect(calls.slice(0, 2)).toEqual([1, 2]);
+      expect([...calls].sort()).toEqual([1, 1, 2, 2, 3, 4]);
       expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 4, failedCount: 0 });
       expect((await w.recipients(b.id)).map((r) => r.state)).toEqual(["sent", "sent", "sent", "sent"]);
     });
@@ -354,7 +437,7 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
       ]);
     });
 
-    it("a run whose lease was taken over ends with lease_lost and leaves the newer outcomes", async () => {
+    it("a run whose lease was taken over drops those outcomes, leaves the newer ones, and ends without harm", async () => {
       w = await makeWorld(factory, { batchSize: 2, leaseMs: SECOND });
       const b = await w.started(2);
       let overtaken: ReturnType<typeof w.worker.handle> | undefined;
@@ -371,9 +454,14 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
       const slow = await w.worker.handle({ broadcastId: b.id, onlyFailed: false });
       const fast = await overtaken;
 
-      expect(slow._unsafeUnwrapErr()).toEqual({ type: "lease_lost", broadcastId: b.id });
+      expect(slow._unsafeUnwrap()).toMatchObject({
+        stoppedBecause: "not_sending",
+        status: "sent",
+        delivered: 0,
+      });
       expect(fast).toMatchObject({ value: { stoppedBecause: "finished", delivered: 2 } });
       expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 2 });
+      expect(w.logs.some((log) => log.level === "warn" && /lease lost/.test(log.message ?? ""))).toBe(true);
     });
   });
 });

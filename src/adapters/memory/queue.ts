@@ -55,6 +55,8 @@ export interface MemoryQueue extends JobQueue {
   idle(): Promise<void>;
   /** Stops `autoRun` timers; waiting jobs stay waiting. */
   close(): void;
+  /** Forgets every waiting job, as a restart of this process would; answers how many there were. */
+  clear(): number;
 }
 
 interface Entry {
@@ -228,6 +230,12 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): MemoryQueue
         idleWaiters.push(resolve);
         settleIdle();
       });
+    },
+
+    clear(): number {
+      const dropped = waiting.splice(0).length;
+      settleIdle();
+      return dropped;
     },
 
     close(): void {

@@ -11,10 +11,10 @@ import { MAX_MESSAGE_LENGTH, placeholdersOf, renderTemplate } from "../../core/t
 import type { Broadcast, ChatId, ParseMode } from "../../core/types.js";
 import type { Clock } from "../../ports/clock.js";
 import type { Logger } from "../../ports/logger.js";
-import type { MessageSender, OutgoingMessage } from "../../ports/sender.js";
+import type { MessageSender, OutgoingMessage, SendOptions } from "../../ports/sender.js";
 import type { ClaimedRecipient } from "../../ports/store.js";
 import type { DeliveryGuarantee } from "../types.js";
-import { asSendResult } from "./send-result-shape.js";
+import { asSendResult, isPlainDelivery } from "./send-result-shape.js";
 
 export interface DeliveryContext {
   readonly sender: MessageSender;
@@ -25,14 +25,14 @@ export interface DeliveryContext {
   readonly random: RandomSource;
 }
 
-/** What one batch sends: the broadcast's message, prepared once per batch. */
+/** What one run sends: the broadcast's message, prepared once per run. */
 export interface BatchMessage {
   readonly broadcastId: number;
   readonly text: string;
   readonly parseMode: ParseMode | undefined;
   /** Without placeholders every recipient gets `text` as it is: no rendering. */
   readonly templated: boolean;
-  /** The batch's time, for outcomes that schedule nothing. */
+  /** The run's start, for outcomes that schedule nothing. */
   readonly now: Date;
 }
 
@@ -93,21 +93,102 @@ export function prepare(
   return text;
 }
 
-/** Calls the sender; a throw or an answer outside the port's shape is a transient failure, never the job's. */
-export async function sendSafely(ctx: DeliveryContext, message: OutgoingMessage): Promise<SendResult> {
+/**
+ * Sends one claimed recipient its message and decides its outcome. The hot path (a plain
+ * delivery) costs one sender call and one outcome; a refused message comes back as a
+ * `ContentRefusal` (the recipient stays pending and the run stops starting sends).
+ */
+export async function deliverOne(
+  ctx: DeliveryContext,
+  batch: BatchMessage,
+  recipient: ClaimedRecipient,
+  options: SendOptions,
+): Promise<RecipientOutcome | ContentRefusal> {
+  const prepared = prepare(ctx, batch, recipient);
+  if (typeof prepared !== "string") return prepared;
+  const message = outgoing(batch, recipient.recipientId, recipient.chatId, prepared);
+  let first: SendResult;
   try {
-    return checkedAnswer(ctx, message, await ctx.sender.send(message));
+    const answer = await ctx.sender.send(message, options);
+    if (isPlainDelivery(answer)) return deliveredOutcome(ctx, batch, recipient, answer);
+    first = checkedAnswer(ctx, message, answer, options);
+  } catch (cause) {
+    first = senderThrew(ctx, message, cause);
+  }
+  // Only a migration needs another call; everything else is decided in the same turn, so a
+  // refusal stops the run as soon as its answer arrives.
+  if (first.status === "failed" && first.migrateToChatId !== undefined) {
+    return resendToMigratedChat(ctx, batch, recipient, message, first, options);
+  }
+  return decided(ctx, batch, recipient, first);
+}
+
+/**
+ * The outcome of an answer: a refused message stops the run; failures are scheduled on the retry
+ * policy from the time they happened; a send the sender gave up on because the run was stopping
+ * leaves the recipient pending.
+ */
+function decided(
+  ctx: DeliveryContext,
+  batch: BatchMessage,
+  recipient: ClaimedRecipient,
+  result: SendResult,
+  migratedTo?: ChatId,
+): RecipientOutcome | ContentRefusal {
+  if (result.status === "failed" && result.kind === "content") {
+    return { type: "content_refused", description: result.description };
+  }
+  const context = {
+    recipientId: recipient.recipientId,
+    attemptsBefore: recipient.attempts,
+    policy: ctx.policy,
+    now: result.status === "delivered" ? batch.now : ctx.clock.now(),
+    random: ctx.random,
+  };
+  return decideOutcome(result, migratedTo === undefined ? context : { ...context, migratedTo });
+}
+
+/** Calls the sender; a throw or an answer outside the port's shape is a transient failure, never the job's. */
+export async function sendSafely(
+  ctx: DeliveryContext,
+  message: OutgoingMessage,
+  options: SendOptions,
+): Promise<SendResult> {
+  try {
+    return checkedAnswer(ctx, message, await ctx.sender.send(message, options), options);
   } catch (cause) {
     return senderThrew(ctx, message, cause);
   }
 }
 
-export function checkedAnswer(ctx: DeliveryContext, message: OutgoingMessage, answer: unknown): SendResult {
+export function checkedAnswer(
+  ctx: DeliveryContext,
+  message: OutgoingMessage,
+  answer: unknown,
+  options: SendOptions,
+): SendResult {
   const result = asSendResult(answer);
-  if (result !== null) return result;
   const { broadcastId, recipientId } = message;
+  // "Not sent" is believed only when the worker asked the sender to give up: otherwise a sender
+  // could keep a recipient pending forever.
+  if (result?.status === "not_sent" && options.signal?.aborted !== true) {
+    ctx.logger.warn({ broadcastId, recipientId }, "sender answered not_sent without being aborted");
+    return SENDER_FAILURE;
+  }
+  if (result !== null) return result;
   ctx.logger.warn({ broadcastId, recipientId, answer }, "sender answered outside the port's shape");
   return SENDER_FAILURE;
+}
+
+/** The outcome of a send that failed inside the worker itself (a bug): retried like a sender error. */
+export function unexpectedFailure(ctx: DeliveryContext, recipient: ClaimedRecipient): RecipientOutcome {
+  return decideOutcome(SENDER_FAILURE, {
+    recipientId: recipient.recipientId,
+    attemptsBefore: recipient.attempts,
+    policy: ctx.policy,
+    now: ctx.clock.now(),
+    random: ctx.random,
+  });
 }
 
 export function senderThrew(ctx: DeliveryContext, message: OutgoingMessage, cause: unknown): SendResult {
@@ -132,17 +213,14 @@ export function deliveredOutcome(
   });
 }
 
-/**
- * Everything but a plain delivery: a migrated chat gets the message once more at its new id
- * (which the outcome carries to the store); a refused message stops the batch; failures are
- * scheduled on the retry policy from the time they happened.
- */
-export async function settleAnswer(
+/** A migrated chat gets the message once more at its new id, which the outcome carries to the store. */
+async function resendToMigratedChat(
   ctx: DeliveryContext,
   batch: BatchMessage,
   recipient: ClaimedRecipient,
   message: OutgoingMessage,
   first: SendResult,
+  options: SendOptions,
 ): Promise<RecipientOutcome | ContentRefusal> {
   let result = first;
   let migratedTo: ChatId | undefined;
@@ -152,17 +230,7 @@ export async function settleAnswer(
       { broadcastId: batch.broadcastId, recipientId: recipient.recipientId, migratedTo },
       "chat migrated; sending again",
     );
-    result = await sendSafely(ctx, { ...message, chatId: migratedTo });
+    result = await sendSafely(ctx, { ...message, chatId: migratedTo }, options);
   }
-  if (result.status === "failed" && result.kind === "content") {
-    return { type: "content_refused", description: result.description };
-  }
-  const context = {
-    recipientId: recipient.recipientId,
-    attemptsBefore: recipient.attempts,
-    policy: ctx.policy,
-    now: result.status === "delivered" ? batch.now : ctx.clock.now(),
-    random: ctx.random,
-  };
-  return decideOutcome(result, migratedTo === undefined ? context : { ...context, migratedTo });
+  return decided(ctx, batch, recipient, result, migratedTo);
 }

@@ -13,10 +13,11 @@ import { type StoreFactory, storeFactories } from "../../support/stores.js";
 import { callsPerRecipient, LEASE_MS, never, recipientsFor, rig, unwrap, withStore } from "./harness.js";
 
 /**
- * A worker dies after its k-th send, for every k of a 50-recipient broadcast sent in batches of 10,
- * at three moments: before the send reached the platform, after it did, and after the batch's
- * outcomes were stored. A dead worker is simply abandoned (it waits forever). A second worker
- * takes over once the lease expires and finishes the broadcast.
+ * A worker dies after its k-th send, for every k of a 50-recipient broadcast claimed in batches of
+ * 10, at three moments: before the send reached the platform, after it did, and after the next
+ * write of outcomes. A dead worker does nothing more: every later call it makes (sends, store
+ * reads, writes, renewals) hangs forever. A second worker takes over once the leases expire and
+ * finishes the broadcast. Runs with one send in flight at a time and with four.
  */
 
 const RECIPIENTS = 50;
@@ -32,10 +33,12 @@ const crashPoints = (factory: StoreFactory): number[] =>
     : [1, BATCH_SIZE, BATCH_SIZE + 1, 25, RECIPIENTS];
 
 interface Crash {
-  /** The batch the dead worker held when it died. */
-  readonly batch: readonly RecipientId[];
-  /** Those of that batch it had handed to the sender (and the platform had taken). */
-  readonly sentInBatch: readonly RecipientId[];
+  /** Every recipient the dead worker had claimed and not written an outcome for. */
+  readonly held: readonly RecipientId[];
+  /** Those of them it had handed to the sender (and the platform had taken). */
+  readonly sentUnwritten: readonly RecipientId[];
+  /** Sends in flight when it died. */
+  readonly inFlight: number;
 }
 
 async function crashAndTakeOver(
@@ -43,6 +46,7 @@ async function crashAndTakeOver(
   k: number,
   phase: Phase,
   guarantee: DeliveryGuarantee,
+  concurrency: number,
 ) {
   const r = rig(store);
   const { id } = unwrap(
@@ -53,42 +57,76 @@ async function crashAndTakeOver(
   const job = { broadcastId: id, onlyFailed: false };
 
   let sends = 0;
-  let batch: RecipientId[] = [];
-  let crash: Crash | null = null;
+  let inFlight = 0;
+  let dead = false;
+  const claimed = new Set<RecipientId>();
+  const written = new Set<RecipientId>();
+  const reachedByDoomed = new Set<RecipientId>();
+  let crashedInFlight: number | null = null;
   let died = () => {};
-  const dead = new Promise<void>((resolve) => {
+  const death = new Promise<void>((resolve) => {
     died = resolve;
   });
   const die = <T>(): Promise<T> => {
-    const sentSoFar = new Set(platform.calls.map((c) => c.recipientId));
-    crash = { batch, sentInBatch: batch.filter((x) => sentSoFar.has(x)) };
-    died();
+    if (!dead) {
+      dead = true;
+      crashedInFlight = inFlight;
+      died();
+    }
     return never<T>();
   };
+  /** Every call of the dead worker hangs from the moment it died. */
+  const alive =
+    <A extends unknown[], T>(call: (...args: A) => Promise<T>) =>
+    async (...args: A): Promise<T> => {
+      if (dead) return die<T>();
+      const result = await call(...args);
+      return dead ? die<T>() : result;
+    };
 
   const doomedSender: MessageSender = {
     async send(message) {
-      sends++;
-      if (phase === "before the send" && sends === k) return die();
-      const result = await platform.send(message);
-      if (phase === "after the send" && sends === k) return die();
-      return result;
+      if (dead) return die();
+      const index = ++sends;
+      inFlight++;
+      try {
+        if (phase === "before the send" && index === k) return await die();
+        reachedByDoomed.add(message.recipientId);
+        const result = await platform.send(message);
+        if (phase === "after the send" && index === k) return await die();
+        return dead ? await die() : result;
+      } finally {
+        inFlight--;
+      }
     },
   };
+  const live = boundStore(store);
   const doomedStore: BroadcastStore = {
-    ...boundStore(store),
-    async claimRecipients(request) {
-      const claimed = await store.claimRecipients(request);
-      if (claimed.recipients.length > 0) batch = claimed.recipients.map((x) => x.recipientId);
-      return claimed;
-    },
-    async recordOutcomes(request) {
-      const recorded = await store.recordOutcomes(request);
-      if (phase === "after the store write" && sends >= k && crash === null) return die();
-      return recorded;
-    },
+    ...live,
+    getBroadcast: alive(live.getBroadcast),
+    getActivity: alive(live.getActivity),
+    renewLease: alive(live.renewLease),
+    updateBroadcast: alive(live.updateBroadcast),
+    claimRecipients: alive(async (request) => {
+      const result = await live.claimRecipients(request);
+      for (const x of result.recipients) claimed.add(x.recipientId);
+      return result;
+    }),
+    recordOutcomes: alive(async (request) => {
+      const result = await live.recordOutcomes(request);
+      if (result.type === "recorded") for (const o of request.outcomes) written.add(o.recipientId);
+      if (phase === "after the store write" && sends >= k) return die();
+      return result;
+    }),
   };
-  const options = { queue: r.queue, clock: r.clock, batchSize: BATCH_SIZE, leaseMs: LEASE_MS, guarantee };
+  const options = {
+    queue: r.queue,
+    clock: r.clock,
+    batchSize: BATCH_SIZE,
+    leaseMs: LEASE_MS,
+    guarantee,
+    concurrency,
+  };
   const doomed = createSendWorker({
     ...options,
     store: doomedStore,
@@ -96,14 +134,20 @@ async function crashAndTakeOver(
     workerId: "doomed",
   });
   void doomed.handle(job);
-  await dead;
+  await death;
 
   r.clock.advance(LEASE_MS + 1);
   const survivor = createSendWorker({ ...options, store, sender: platform, workerId: "survivor" });
   const ran = unwrap(await survivor.handle(job));
+  // Claims and writes the dead worker started before it died may have landed after: count them too.
+  const held = [...claimed].filter((x) => !written.has(x));
+  const crash: Crash | null =
+    crashedInFlight === null
+      ? null
+      : { held, sentUnwritten: held.filter((x) => reachedByDoomed.has(x)), inFlight: crashedInFlight };
   return {
     ran,
-    crash: crash as Crash | null,
+    crash,
     broadcast: await r.broadcast(id),
     recipients: await r.recipients(id),
     calls: callsPerRecipient(platform),
@@ -113,75 +157,84 @@ async function crashAndTakeOver(
 const sortedIds = (ids: Iterable<RecipientId>) => [...ids].map(Number).sort((a, b) => a - b);
 
 describe.each(storeFactories)("a worker that dies mid-broadcast, on the $name store", (factory) => {
-  describe.each(PHASES)("dying %s", (phase) => {
-    it("at-least-once: the next worker delivers to everyone; duplicates only within the dead worker's batch", async () => {
-      for (const k of crashPoints(factory)) {
-        await withStore(factory, async (store) => {
-          const { ran, crash, broadcast, recipients, calls } = await crashAndTakeOver(
-            store,
-            k,
-            phase,
-            "at-least-once",
-          );
-          const context = `k = ${k}`;
-          expect(crash, context).not.toBeNull();
-          expect(ran.stoppedBecause, context).toBe("finished");
-          expect(broadcast, context).toMatchObject({ status: "sent", sentCount: RECIPIENTS, failedCount: 0 });
-          expect(
-            recipients.every((x) => x.state === "sent"),
-            context,
-          ).toBe(true);
-          expect(calls.size, context).toBe(RECIPIENTS);
-          const twice = [...calls].filter(([, n]) => n > 1).map(([x]) => x);
-          expect(
-            [...calls.values()].every((n) => n <= 2),
-            context,
-          ).toBe(true);
-          // Sent but not stored when the worker died: sent again. Stored: never again.
-          const unstored = phase === "after the store write" ? [] : (crash?.sentInBatch ?? []);
-          expect(sortedIds(twice), context).toEqual(sortedIds(unstored));
-        });
-      }
-    });
-
-    it('at-most-once: nobody is messaged twice; the unknown ones end failed with "delivery unknown: worker stopped"', async () => {
-      for (const k of crashPoints(factory)) {
-        await withStore(factory, async (store) => {
-          const { ran, crash, broadcast, recipients, calls } = await crashAndTakeOver(
-            store,
-            k,
-            phase,
-            "at-most-once",
-          );
-          const context = `k = ${k}`;
-          expect(crash, context).not.toBeNull();
-          expect(ran.stoppedBecause, context).toBe("finished");
-          expect(
-            [...calls.values()].every((n) => n === 1),
-            context,
-          ).toBe(true);
-          // The store cannot tell which of a dead worker's unstored batch went out: all of it is unknown.
-          const unknown = phase === "after the store write" ? [] : (crash?.batch ?? []);
-          const failed = recipients.filter((x) => x.state === "failed");
-          expect(sortedIds(failed.map((x) => x.recipientId)), context).toEqual(sortedIds(unknown));
-          expect(
-            failed.every((x) => x.lastError === DELIVERY_UNKNOWN),
-            context,
-          ).toBe(true);
-          expect(
-            recipients.filter((x) => x.state === "pending"),
-            context,
-          ).toEqual([]);
-          expect(broadcast, context).toMatchObject({
-            status: unknown.length === 0 ? "sent" : "completed",
-            sentCount: RECIPIENTS - unknown.length,
-            failedCount: unknown.length,
+  describe.each([1, 4])("with %i send(s) in flight at most", (concurrency) => {
+    describe.each(PHASES)("dying %s", (phase) => {
+      it("at-least-once: the next worker delivers to everyone; duplicates are exactly the dead worker's sends it had not written, at most in-flight + 2 batches", async () => {
+        for (const k of crashPoints(factory)) {
+          await withStore(factory, async (store) => {
+            const { ran, crash, broadcast, recipients, calls } = await crashAndTakeOver(
+              store,
+              k,
+              phase,
+              "at-least-once",
+              concurrency,
+            );
+            const context = `k = ${k}`;
+            expect(crash, context).not.toBeNull();
+            expect(ran.stoppedBecause, context).toBe("finished");
+            expect(broadcast, context).toMatchObject({
+              status: "sent",
+              sentCount: RECIPIENTS,
+              failedCount: 0,
+            });
+            expect(
+              recipients.every((x) => x.state === "sent"),
+              context,
+            ).toBe(true);
+            expect(calls.size, context).toBe(RECIPIENTS);
+            const twice = [...calls].filter(([, n]) => n > 1).map(([x]) => x);
+            expect(
+              [...calls.values()].every((n) => n <= 2),
+              context,
+            ).toBe(true);
+            // Sent but not written when the worker died: sent again. Written: never again.
+            expect(sortedIds(twice), context).toEqual(sortedIds(crash?.sentUnwritten ?? []));
+            expect(twice.length, context).toBeLessThanOrEqual(concurrency + 2 * BATCH_SIZE);
           });
-          // Everyone delivered was messaged; nobody was messaged twice; the unknown ones were not retried.
-          for (const x of recipients.filter((y) => y.state === "sent"))
-            expect(calls.get(x.recipientId), context).toBe(1);
-        });
-      }
+        }
+      });
+
+      it('at-most-once: nobody is messaged twice; what the dead worker held ends failed with "delivery unknown: worker stopped"', async () => {
+        for (const k of crashPoints(factory)) {
+          await withStore(factory, async (store) => {
+            const { ran, crash, broadcast, recipients, calls } = await crashAndTakeOver(
+              store,
+              k,
+              phase,
+              "at-most-once",
+              concurrency,
+            );
+            const context = `k = ${k}`;
+            expect(crash, context).not.toBeNull();
+            expect(ran.stoppedBecause, context).toBe("finished");
+            expect(
+              [...calls.values()].every((n) => n === 1),
+              context,
+            ).toBe(true);
+            // The store cannot tell which of a dead worker's unwritten recipients went out: all are unknown.
+            const unknown = crash?.held ?? [];
+            const failed = recipients.filter((x) => x.state === "failed");
+            expect(sortedIds(failed.map((x) => x.recipientId)), context).toEqual(sortedIds(unknown));
+            expect(
+              failed.every((x) => x.lastError === DELIVERY_UNKNOWN),
+              context,
+            ).toBe(true);
+            expect(unknown.length, context).toBeLessThanOrEqual(2 * BATCH_SIZE);
+            expect(
+              recipients.filter((x) => x.state === "pending"),
+              context,
+            ).toEqual([]);
+            expect(broadcast, context).toMatchObject({
+              status: unknown.length === 0 ? "sent" : "completed",
+              sentCount: RECIPIENTS - unknown.length,
+              failedCount: unknown.length,
+            });
+            // Everyone delivered was messaged; nobody was messaged twice; the unknown ones were not retried.
+            for (const x of recipients.filter((y) => y.state === "sent"))
+              expect(calls.get(x.recipientId), context).toBe(1);
+          });
+        }
+      });
     });
   });
 });

@@ -287,33 +287,41 @@ function oneClaimOnly(store: BroadcastStore): BroadcastStore {
  * recipients, each at most once, `batchSize` at a time when `oneBatch`, all of them otherwise,
  * and stop at a refused message; then it settles the broadcast when nobody is left.
  */
-const runWorker = (batchSize: number, oneBatch: boolean) =>
-  new Step(`${oneBatch ? "runOneBatch" : "runWorker"}(batchSize ${batchSize})`, async (m, real) => {
-    const at = now(real);
-    const store = oneBatch ? oneClaimOnly(real.rig.store) : real.rig.store;
-    const worker: SendWorker = real.rig.workerWith(real.sender, { batchSize, store });
-    const before = real.sender.calls.length;
-    await worker.handle({ broadcastId: real.id, onlyFailed: false });
-    const calls = real.sender.calls.slice(before);
+const runWorker = (batchSize: number, oneBatch: boolean, concurrency: number) =>
+  new Step(
+    `${oneBatch ? "runOneBatch" : "runWorker"}(batchSize ${batchSize}, concurrency ${concurrency})`,
+    async (m, real) => {
+      const at = now(real);
+      const store = oneBatch ? oneClaimOnly(real.rig.store) : real.rig.store;
+      const worker: SendWorker = real.rig.workerWith(real.sender, { batchSize, concurrency, store });
+      const before = real.sender.calls.length;
+      await worker.handle({ broadcastId: real.id, onlyFailed: false });
+      const calls = real.sender.calls.slice(before);
 
-    if (m.status !== "sending") return expect(calls).toEqual([]);
-    const claimable = pending(m).filter((x) => x.notBefore <= at);
-    const called = new Set<ModelRecipient>();
-    let refused = false;
-    for (const call of calls) {
-      const x = m.recipients[Number(call.recipientId) - 1];
-      expect(x !== undefined && claimable.includes(x) && !called.has(x) && !refused).toBe(true);
-      called.add(x!);
-      refused = answer(x!, at) === "refused";
-    }
-    if (refused) {
-      m.status = "paused";
-      m.pausedBecause = "content_refused";
-      return;
-    }
-    expect(called.size).toBe(oneBatch ? Math.min(batchSize, claimable.length) : claimable.length);
-    if (pending(m).length === 0) finish(m, at);
-  });
+      if (m.status !== "sending") return expect(calls).toEqual([]);
+      const claimable = pending(m).filter((x) => x.notBefore <= at);
+      const called = new Set<ModelRecipient>();
+      // After the message is refused nothing new starts; sends already in flight then (at most
+      // concurrency - 1 of them) still count.
+      let refusals = 0;
+      let callsAfterRefusal = 0;
+      for (const call of calls) {
+        const x = m.recipients[Number(call.recipientId) - 1];
+        expect(x !== undefined && claimable.includes(x) && !called.has(x)).toBe(true);
+        if (refusals > 0) callsAfterRefusal++;
+        called.add(x!);
+        if (answer(x!, at) === "refused") refusals++;
+      }
+      expect(callsAfterRefusal).toBeLessThanOrEqual(concurrency - 1);
+      if (refusals > 0) {
+        m.status = "paused";
+        m.pausedBecause = "content_refused";
+        return;
+      }
+      expect(called.size).toBe(oneBatch ? Math.min(batchSize, claimable.length) : claimable.length);
+      if (pending(m).length === 0) finish(m, at);
+    },
+  );
 
 const behaviourArb = fc.oneof(
   { weight: 4, arbitrary: fc.constant<Behaviour>("ok") },
@@ -336,6 +344,7 @@ const setupArb = fc.record({
   ),
 });
 const batchSizeArb = fc.integer({ min: 1, max: 4 });
+const concurrencyArb = fc.constantFrom(1, 3);
 /** Weighted so a run gets far (retries exhausted, retried again) before a cancel ends it. */
 const commandArb = fc.oneof(
   { weight: 2, arbitrary: fc.integer({ min: -60_000, max: 10 * 60_000 }).map(schedule) },
@@ -351,8 +360,14 @@ const commandArb = fc.oneof(
   },
   { weight: 16, arbitrary: fc.constant(advanceToNextAttempt) },
   { weight: 2, arbitrary: fc.constant(tick) },
-  { weight: 12, arbitrary: batchSizeArb.map((b) => runWorker(b, true)) },
-  { weight: 20, arbitrary: batchSizeArb.map((b) => runWorker(b, false)) },
+  {
+    weight: 12,
+    arbitrary: fc.tuple(batchSizeArb, concurrencyArb).map(([b, c]) => runWorker(b, true, c)),
+  },
+  {
+    weight: 20,
+    arbitrary: fc.tuple(batchSizeArb, concurrencyArb).map(([b, c]) => runWorker(b, false, c)),
+  },
 );
 const commandsArb = fc.commands([commandArb], { maxCommands: 50, size: "large" });
 

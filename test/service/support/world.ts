@@ -6,6 +6,7 @@ import {
   type BroadcastStore,
   createBroadcastService,
   createSendWorker,
+  createStatusSignals,
   type Logger,
   type NewRecipient,
   type OutgoingMessage,
@@ -13,6 +14,7 @@ import {
   type SendResult,
   type SendWorker,
   type SendWorkerOptions,
+  type StatusSignals,
 } from "broadcastkit";
 import { createFakeSender, createMemoryQueue, type FakeSender, type MemoryQueue } from "broadcastkit/memory";
 import { createManualClock, type ManualClock } from "broadcastkit/testing";
@@ -44,6 +46,8 @@ export interface World {
   /** Every event the service and worker emitted, in order. */
   readonly events: BroadcastKitEvent[];
   readonly logs: LogEntry[];
+  /** Shared by the service and the worker. */
+  readonly signals: StatusSignals;
   failNextEnqueue(times?: number): void;
   /** How the fake sender answers; by default every message is delivered. */
   respondWith(respond: Respond): void;
@@ -94,8 +98,19 @@ export async function makeWorld(
     };
   const logger: Logger = { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
   const sink = { emit: (event: BroadcastKitEvent) => void events.push(event) };
-  const service = createBroadcastService({ store, queue, clock, logger, events: sink });
-  const worker = createSendWorker({ store, queue, sender, clock, logger, events: sink, ...workerOptions });
+  // As the composition root wires them: this process's worker hears of a cancel or pause at once.
+  const signals = createStatusSignals();
+  const service = createBroadcastService({ store, queue, clock, logger, events: sink, signals });
+  const worker = createSendWorker({
+    store,
+    queue,
+    sender,
+    clock,
+    logger,
+    events: sink,
+    signals,
+    ...workerOptions,
+  });
   queue.consume((job) => worker.handle(job));
 
   const world: World = {
@@ -108,6 +123,7 @@ export async function makeWorld(
     faults,
     events,
     logs,
+    signals,
     failNextEnqueue: faultyQueue.failNextEnqueue,
     respondWith(next) {
       respond = next;

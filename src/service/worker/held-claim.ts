@@ -1,0 +1,88 @@
+import type { RecipientOutcome } from "../../core/outcome.js";
+import type { RecipientId } from "../../core/types.js";
+import type { ClaimedRecipient } from "../../ports/store.js";
+
+/**
+ * One claim a run holds: its recipients in claim order, how far sending has got, and the
+ * outcomes settled but not yet written. Outcomes are written per claim because each claim has
+ * its own epoch (fencing token).
+ */
+export class HeldClaim {
+  /** Index of the next recipient to start. */
+  private cursor = 0;
+  /** Settled outcomes waiting for the next write. */
+  private settled: RecipientOutcome[] = [];
+  /** Recipients whose outcome is stored. */
+  private readonly written = new Set<RecipientId>();
+  /** Recipients another worker took over: never started again, never written. */
+  private readonly lost = new Set<RecipientId>();
+
+  constructor(
+    readonly epoch: number,
+    readonly recipients: readonly ClaimedRecipient[],
+  ) {}
+
+  /** The next recipient to send to, in claim order, skipping lost ones; `undefined` when none is left. */
+  take(): ClaimedRecipient | undefined {
+    while (this.cursor < this.recipients.length) {
+      const recipient = this.recipients[this.cursor++]!;
+      if (this.lost.size === 0 || !this.lost.has(recipient.recipientId)) return recipient;
+    }
+    return undefined;
+  }
+
+  get unstarted(): number {
+    return this.recipients.length - this.cursor;
+  }
+
+  settle(outcome: RecipientOutcome): void {
+    this.settled.push(outcome);
+  }
+
+  get settledCount(): number {
+    return this.settled.length;
+  }
+
+  /** Hands over the settled outcomes for writing; those of lost recipients are dropped (they cannot be written). */
+  takeSettled(): RecipientOutcome[] {
+    const taken = this.settled;
+    this.settled = [];
+    return this.lost.size === 0 ? taken : taken.filter((outcome) => !this.lost.has(outcome.recipientId));
+  }
+
+  /** Every recipient not started yet leaves as `released`: it stays pending for another run. */
+  releaseUnstarted(): number {
+    let released = 0;
+    for (let recipient = this.take(); recipient !== undefined; recipient = this.take()) {
+      this.settled.push({ type: "released", recipientId: recipient.recipientId });
+      released += 1;
+    }
+    return released;
+  }
+
+  /** These outcomes are stored. */
+  markWritten(outcomes: readonly RecipientOutcome[]): void {
+    for (const outcome of outcomes) this.written.add(outcome.recipientId);
+  }
+
+  /** Another worker holds these now: they are not started, and their outcomes are not written. */
+  markLost(recipientIds: readonly RecipientId[]): void {
+    for (const recipientId of recipientIds) {
+      if (!this.written.has(recipientId)) this.lost.add(recipientId);
+    }
+  }
+
+  /** Recipients whose outcome is neither stored nor lost: what a lease renewal must cover. */
+  unwritten(): RecipientId[] {
+    const ids: RecipientId[] = [];
+    for (const { recipientId } of this.recipients) {
+      if (!this.written.has(recipientId) && !this.lost.has(recipientId)) ids.push(recipientId);
+    }
+    return ids;
+  }
+
+  /** Every recipient's outcome is stored, or was lost to another worker. */
+  get finished(): boolean {
+    return this.written.size + this.lost.size >= this.recipients.length;
+  }
+}

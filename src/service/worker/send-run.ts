@@ -1,0 +1,552 @@
+import { err, ok, type Result } from "neverthrow";
+import type { BroadcastError } from "../../core/errors.js";
+import type { RecipientOutcome } from "../../core/outcome.js";
+import { pendingCount } from "../../core/progress.js";
+import type { Broadcast, BroadcastStatus, PauseReason, SendJob } from "../../core/types.js";
+import type { ClaimedRecipient } from "../../ports/store.js";
+import { adapterCall } from "../guarded-ports.js";
+import { completedEvent } from "../lifecycle-events.js";
+import { enqueueSend } from "../send-jobs.js";
+import type { ServiceDeps } from "../service-deps.js";
+import { runTransition } from "../transition-runner.js";
+import type { WorkerRunSummary, WorkerStopReason } from "../types.js";
+import {
+  type BatchMessage,
+  batchMessage,
+  type DeliveryContext,
+  deliverOne,
+  unexpectedFailure,
+} from "./deliver.js";
+import { HeldClaim } from "./held-claim.js";
+import { crossedThreshold, emptyTally, type RunTally, tallyOutcomes } from "./tally.js";
+
+export interface RunSettings {
+  readonly owner: string;
+  readonly concurrency: number;
+  readonly batchSize: number;
+  readonly flushIntervalMs: number;
+  readonly leaseMs: number;
+  readonly statusPollMs: number;
+  readonly errorLogLimit: number;
+}
+
+export interface RunContext {
+  readonly deps: ServiceDeps;
+  readonly delivery: DeliveryContext;
+  readonly settings: RunSettings;
+}
+
+/** Why a run stops starting sends before it ran out of recipients. */
+type Halt =
+  | { readonly type: "not_sending"; readonly status: BroadcastStatus | null }
+  | { readonly type: "paused_itself"; readonly reason: PauseReason }
+  | { readonly type: "storage"; readonly error: BroadcastError }
+  | { readonly type: "closed" };
+
+interface Taken {
+  readonly claim: HeldClaim;
+  readonly recipient: ClaimedRecipient;
+}
+
+/** The last claim that found nobody: when to look again (`null`: nobody is pending at all). */
+interface Exhaustion {
+  readonly retryAt: Date | null;
+  /** Taken while this run held nothing: its `retryAt` does not count this run's own leases. */
+  readonly fresh: boolean;
+}
+
+/**
+ * One run of a send job. Up to `concurrency` lanes each take the next claimed recipient (in claim
+ * order), send, and settle its outcome; the next claim is taken while fewer than
+ * max(`concurrency`, `batchSize` / 2) recipients are left unstarted, so the lanes never wait for
+ * the store. Settled outcomes are written per claim
+ * when `batchSize` have settled or `flushIntervalMs` has passed. Claims are renewed while held.
+ * A stored cancel or pause (seen through the process's signals at once, or the status read every
+ * `statusPollMs`) stops new sends at once: sends waiting for their turn give up, those in flight
+ * settle and are written, unstarted recipients are released.
+ *
+ * After a crash, sends that happened but were not written are at most the sends in flight
+ * (≤ `concurrency`) plus the settled outcomes not yet written (< 2 × `batchSize`: lanes wait for
+ * the write when that many pile up).
+ */
+export class SendRun {
+  private readonly claims: HeldClaim[] = [];
+  private claiming: Promise<void> | null = null;
+  private exhausted: Exhaustion | null = null;
+  private halt: Halt | null = null;
+  private readonly abort = new AbortController();
+  private readonly sendOptions = { signal: this.abort.signal };
+  /** Settled outcomes not stored yet, including those being written right now. */
+  private unwritten = 0;
+  /** Of `unwritten`, those handed to the write in progress. */
+  private beingWritten = 0;
+  /** Store writes of this run, one at a time: a renewal and a write of the same rows never race. */
+  private writes: Promise<unknown> = Promise.resolve();
+  private flushing: Promise<void> | null = null;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private stopWatching: () => void = () => {};
+  private polling = false;
+  private message: BatchMessage | null = null;
+  /** The broadcast as the last write of this run left it. */
+  private lastWritten: Broadcast | null = null;
+  private readonly tally: RunTally = emptyTally();
+  private writesDone = 0;
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly job: SendJob,
+  ) {}
+
+  /** Stops starting sends, as a cancel would; the run then winds down and ends `closed`. */
+  close(): void {
+    this.stop({ type: "closed" });
+  }
+
+  async execute(): Promise<Result<WorkerRunSummary, BroadcastError>> {
+    const { store, logger } = this.ctx.deps;
+    const { broadcastId } = this.job;
+    const loaded = await adapterCall(logger, "getBroadcast", () => store.getBroadcast(broadcastId));
+    if (loaded.isErr()) return err(loaded.error);
+    const broadcast = loaded.value;
+    if (broadcast === null) return this.end("not_found", null);
+    if (broadcast.status !== "sending") return this.end("not_sending", broadcast.status);
+    if (pendingCount(broadcast) <= 0) return this.settleBroadcast();
+    if (this.halt?.type === "closed") return this.conclude();
+
+    this.message = batchMessage(broadcast, this.ctx.deps.clock.now());
+    this.watch();
+    try {
+      for (;;) {
+        await Promise.all(Array.from({ length: this.ctx.settings.concurrency }, () => this.lane()));
+        await this.writeEverything();
+        if (this.halt !== null || this.foundNobodyWhileIdle()) break;
+        if (this.lastWritten !== null && pendingCount(this.lastWritten) === 0) return this.settleBroadcast();
+        // Everything this run held is written: look again, now that its own leases are gone.
+        this.exhausted = null;
+        await this.claim();
+        if (this.halt !== null || this.foundNobodyWhileIdle()) {
+          await this.writeEverything();
+          break;
+        }
+      }
+    } finally {
+      this.unwatch();
+    }
+    return this.conclude();
+  }
+
+  /** The last claim found nobody, and this run held nothing then: there is nothing to do now. */
+  private foundNobodyWhileIdle(): boolean {
+    return this.exhausted?.fresh === true;
+  }
+
+  // --- lanes -------------------------------------------------------------------------------
+
+  private async lane(): Promise<void> {
+    const { delivery } = this.ctx;
+    for (;;) {
+      const taken = this.takeNow() ?? (await this.waitForWork());
+      if (taken === null) return;
+      const { claim, recipient } = taken;
+      let outcome: Awaited<ReturnType<typeof deliverOne>>;
+      try {
+        outcome = await deliverOne(delivery, this.message!, recipient, this.sendOptions);
+      } catch (cause) {
+        // deliverOne answers every sender failure as an outcome; reaching here is a bug of ours.
+        this.ctx.deps.logger.error({ err: cause, broadcastId: this.job.broadcastId }, "send lane failed");
+        outcome = unexpectedFailure(delivery, recipient);
+      }
+      if (outcome.type === "content_refused") {
+        claim.settle({ type: "released", recipientId: recipient.recipientId });
+        this.ctx.deps.logger.warn(
+          { broadcastId: this.job.broadcastId, description: outcome.description },
+          "message refused by the platform; pausing",
+        );
+        this.stop({
+          type: "paused_itself",
+          reason: { type: "content_refused", description: outcome.description },
+        });
+      } else {
+        claim.settle(outcome);
+      }
+      this.settled();
+    }
+  }
+
+  /** The next recipient when one is ready now (the hot path: no await). */
+  private takeNow(): Taken | null {
+    if (this.halt !== null || this.unwritten >= 2 * this.ctx.settings.batchSize) return null;
+    for (const claim of this.claims) {
+      const recipient = claim.take();
+      if (recipient !== undefined) {
+        this.claimAheadIfLow();
+        return { claim, recipient };
+      }
+    }
+    return null;
+  }
+
+  private async waitForWork(): Promise<Taken | null> {
+    for (;;) {
+      if (this.halt !== null) return null;
+      if (this.unwritten >= 2 * this.ctx.settings.batchSize) {
+        await this.flush();
+      } else {
+        const taken = this.takeNow();
+        if (taken !== null) return taken;
+        if (this.claiming !== null) await this.claiming;
+        else if (this.exhausted !== null) return null;
+        else await this.claim();
+      }
+    }
+  }
+
+  private unstarted(): number {
+    let count = 0;
+    for (const claim of this.claims) count += claim.unstarted;
+    return count;
+  }
+
+  private claimAheadIfLow(): void {
+    if (this.claiming !== null || this.exhausted !== null || this.halt !== null) return;
+    const { concurrency, batchSize } = this.ctx.settings;
+    if (this.unstarted() < Math.max(concurrency, Math.ceil(batchSize / 2))) void this.claim();
+  }
+
+  // --- claims ------------------------------------------------------------------------------
+
+  private claim(): Promise<void> {
+    this.claiming ??= this.claimNext().finally(() => {
+      this.claiming = null;
+    });
+    return this.claiming;
+  }
+
+  private async claimNext(): Promise<void> {
+    const { deps, settings } = this.ctx;
+    const { broadcastId, onlyFailed } = this.job;
+    const heldNothing = this.claims.length === 0;
+    const claimed = await adapterCall(deps.logger, "claimRecipients", () =>
+      deps.store.claimRecipients({
+        broadcastId,
+        owner: settings.owner,
+        limit: settings.batchSize,
+        now: deps.clock.now(),
+        leaseMs: settings.leaseMs,
+        onlyFailed,
+      }),
+    );
+    if (claimed.isErr()) {
+      this.stop({ type: "storage", error: claimed.error });
+      return;
+    }
+    const { epoch, recipients, retryAt } = claimed.value;
+    if (recipients.length === 0) {
+      this.exhausted = { retryAt, fresh: heldNothing };
+      return;
+    }
+    // A cancel or pause stored between the last status read and the claim must stop this claim
+    // too: only recipients claimed while the broadcast was still sending are sent.
+    const recheck = await adapterCall(deps.logger, "getBroadcast", () =>
+      deps.store.getBroadcast(broadcastId),
+    );
+    if (recheck.isErr()) this.stop({ type: "storage", error: recheck.error });
+    else if (recheck.value?.status !== "sending")
+      this.stop({ type: "not_sending", status: recheck.value?.status ?? null });
+    this.claims.push(new HeldClaim(epoch, recipients));
+  }
+
+  // --- writes ------------------------------------------------------------------------------
+
+  private settled(): void {
+    this.unwritten += 1;
+    if (this.unwritten - this.beingWritten >= this.ctx.settings.batchSize) void this.flush();
+    else this.armFlushTimer();
+  }
+
+  private armFlushTimer(): void {
+    if (this.flushTimer !== null) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.flush();
+    }, this.ctx.settings.flushIntervalMs);
+    this.flushTimer.unref?.();
+  }
+
+  /** Writes the settled outcomes of every claim: one store call per claim that has some. */
+  private flush(): Promise<void> {
+    if (this.flushing !== null) return this.flushing;
+    if (this.flushTimer !== null) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    const batches: [HeldClaim, RecipientOutcome[]][] = [];
+    let handed = 0;
+    for (const claim of this.claims) {
+      const count = claim.settledCount;
+      if (count === 0) continue;
+      handed += count;
+      batches.push([claim, claim.takeSettled()]);
+    }
+    if (handed === 0) return Promise.resolve();
+    this.beingWritten = handed;
+    this.flushing = this.serialized(async () => {
+      for (const [claim, outcomes] of batches) await this.write(claim, outcomes);
+    }).finally(() => {
+      this.unwritten -= handed;
+      this.beingWritten = 0;
+      this.flushing = null;
+      for (let i = this.claims.length - 1; i >= 0; i -= 1) {
+        if (this.claims[i]!.finished) this.claims.splice(i, 1);
+      }
+      if (this.unwritten >= this.ctx.settings.batchSize) void this.flush();
+      else if (this.unwritten > 0) this.armFlushTimer();
+    });
+    return this.flushing;
+  }
+
+  private serialized<T>(work: () => PromiseLike<T>): Promise<T> {
+    const next = this.writes.then(work, work);
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Stores one claim's outcomes; a lease lost meanwhile drops its recipients and stores the rest. */
+  private async write(claim: HeldClaim, outcomes: readonly RecipientOutcome[]): Promise<void> {
+    const { deps, settings } = this.ctx;
+    const { broadcastId } = this.job;
+    let remaining = outcomes;
+    for (let attempt = 0; attempt < 2 && remaining.length > 0; attempt += 1) {
+      const now = deps.clock.now();
+      const recorded = await adapterCall(deps.logger, "recordOutcomes", () =>
+        deps.store.recordOutcomes({
+          broadcastId,
+          epoch: claim.epoch,
+          outcomes: remaining,
+          now,
+          errorLogLimit: settings.errorLogLimit,
+        }),
+      );
+      if (recorded.isErr()) {
+        this.stop({ type: "storage", error: recorded.error });
+        return;
+      }
+      const result = recorded.value;
+      if (result.type === "not_found") {
+        this.stop({ type: "not_sending", status: null });
+        return;
+      }
+      if (result.type === "lease_lost") {
+        deps.logger.warn(
+          { broadcastId, epoch: claim.epoch, recipientIds: result.recipientIds },
+          "lease lost; another worker owns these recipients now",
+        );
+        claim.markLost(result.recipientIds);
+        const lost = new Set(result.recipientIds);
+        remaining = remaining.filter((outcome) => !lost.has(outcome.recipientId));
+        continue;
+      }
+      claim.markWritten(remaining);
+      this.writesDone += 1;
+      tallyOutcomes(this.tally, remaining);
+      this.afterWrite(result.broadcast, remaining, now);
+      return;
+    }
+  }
+
+  private afterWrite(after: Broadcast, outcomes: readonly RecipientOutcome[], at: Date): void {
+    const { broadcastId } = this.job;
+    this.lastWritten = after;
+    let newlyFailed = 0;
+    for (const outcome of outcomes) {
+      if (outcome.type !== "failed") continue;
+      newlyFailed += 1;
+      const { recipientId, error, kind } = outcome;
+      this.ctx.deps.emit({ type: "recipient.failed", broadcastId, at, recipientId, error, kind });
+    }
+    if (pendingCount(after) > 0 && crossedThreshold(after.errorThreshold, after.failedCount, newlyFailed)) {
+      const threshold = after.errorThreshold ?? 0;
+      this.ctx.deps.logger.warn(
+        { broadcastId, failedCount: after.failedCount, threshold },
+        "error threshold reached; pausing",
+      );
+      this.stop({
+        type: "paused_itself",
+        reason: { type: "error_threshold", failedCount: after.failedCount, threshold },
+      });
+    }
+  }
+
+  /** Once no lane runs: what was not started is released, and everything settled is written. */
+  private async writeEverything(): Promise<void> {
+    // A claim taken ahead may still be on its way: it must be released with the rest.
+    while (this.claiming !== null) await this.claiming;
+    if (this.halt !== null) {
+      for (const claim of this.claims) {
+        const released = claim.releaseUnstarted();
+        this.unwritten += released;
+      }
+    }
+    while (this.flushing !== null || this.claims.some((claim) => claim.settledCount > 0)) {
+      await this.flush();
+    }
+    this.claims.length = 0;
+  }
+
+  // --- watching the broadcast -------------------------------------------------------------
+
+  private stop(halt: Halt): void {
+    if (this.halt !== null) return;
+    this.halt = halt;
+    this.abort.abort();
+  }
+
+  private watch(): void {
+    const { deps, settings } = this.ctx;
+    const { broadcastId } = this.job;
+    this.stopWatching =
+      deps.signals?.watch(broadcastId, (status) => {
+        if (status !== "sending") this.stop({ type: "not_sending", status });
+      }) ?? (() => {});
+    const poll = setInterval(() => void this.pollStatus(), settings.statusPollMs);
+    const renew = setInterval(() => void this.renewLeases(), Math.max(1, Math.floor(settings.leaseMs / 3)));
+    poll.unref?.();
+    renew.unref?.();
+    this.timers.push(poll, renew);
+  }
+
+  private unwatch(): void {
+    this.stopWatching();
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers.length = 0;
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+  }
+
+  private async pollStatus(): Promise<void> {
+    if (this.polling || this.halt !== null) return;
+    this.polling = true;
+    const { deps } = this.ctx;
+    try {
+      const read = await adapterCall(deps.logger, "getBroadcast", () =>
+        deps.store.getBroadcast(this.job.broadcastId),
+      );
+      // A failed read is not the run's failure: the next write will tell if the store is gone.
+      if (read.isOk() && read.value?.status !== "sending") {
+        this.stop({ type: "not_sending", status: read.value?.status ?? null });
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    const { deps, settings } = this.ctx;
+    const { broadcastId } = this.job;
+    for (const claim of [...this.claims]) {
+      const recipientIds = claim.unwritten();
+      if (recipientIds.length === 0) continue;
+      const renewed = await this.serialized(() =>
+        adapterCall(deps.logger, "renewLease", () =>
+          deps.store.renewLease({
+            broadcastId,
+            epoch: claim.epoch,
+            recipientIds,
+            now: deps.clock.now(),
+            leaseMs: settings.leaseMs,
+          }),
+        ),
+      );
+      if (renewed.isOk() && renewed.value.lost.length > 0) {
+        deps.logger.warn(
+          { broadcastId, epoch: claim.epoch, recipientIds: renewed.value.lost },
+          "lease lost before renewal; another worker owns these recipients now",
+        );
+        claim.markLost(renewed.value.lost);
+      }
+    }
+  }
+
+  // --- the end -----------------------------------------------------------------------------
+
+  private async conclude(): Promise<Result<WorkerRunSummary, BroadcastError>> {
+    const halt = this.halt;
+    if (halt !== null) {
+      switch (halt.type) {
+        case "storage":
+          return err(halt.error);
+        case "not_sending":
+          return this.end(halt.status === null ? "not_found" : "not_sending", halt.status);
+        case "paused_itself":
+          return this.pauseItself(halt.reason);
+        case "closed": {
+          // Queued again so that another worker takes it over at once (with a durable queue).
+          const queued = await enqueueSend(this.ctx.deps, this.job);
+          if (queued.isErr()) return err(queued.error);
+          return this.end("closed", "sending");
+        }
+      }
+    }
+    const retryAt = this.exhausted?.retryAt ?? null;
+    if (retryAt === null) return this.settleBroadcast();
+    const delayMs = Math.max(0, retryAt.getTime() - this.ctx.deps.clock.now().getTime());
+    const queued = await enqueueSend(this.ctx.deps, this.job, delayMs);
+    if (queued.isErr()) return err(queued.error);
+    return this.end("waiting", "sending", { jobId: queued.value.jobId, runAt: retryAt });
+  }
+
+  private end(
+    stoppedBecause: WorkerStopReason,
+    status: BroadcastStatus | null,
+    continuation: WorkerRunSummary["continuation"] = null,
+  ): Result<WorkerRunSummary, BroadcastError> {
+    const { broadcastId } = this.job;
+    const batches = this.writesDone;
+    this.ctx.deps.logger.debug({ broadcastId, stoppedBecause, batches, ...this.tally }, "send job run ended");
+    return ok({ broadcastId, stoppedBecause, status, batches, ...this.tally, continuation });
+  }
+
+  /** Pauses the broadcast if it is still sending; ends with the status it is in. */
+  private async pauseItself(reason: PauseReason): Promise<Result<WorkerRunSummary, BroadcastError>> {
+    const { deps } = this.ctx;
+    const { broadcastId } = this.job;
+    const stoppedBecause: WorkerStopReason =
+      reason.type === "content_refused" ? "content_refused" : "error_threshold";
+    const paused = await runTransition(deps, broadcastId, { type: "pause", reason });
+    if (paused.isOk()) {
+      deps.emit({ type: "broadcast.paused", broadcastId, at: deps.clock.now(), reason });
+      return this.end(stoppedBecause, paused.value.broadcast.status);
+    }
+    if (paused.error.type === "invalid_transition") return this.end(stoppedBecause, paused.error.from);
+    return err(paused.error);
+  }
+
+  /** Nobody is pending: settle on sent, completed or failed, unless someone else changed the status first. */
+  private async settleBroadcast(): Promise<Result<WorkerRunSummary, BroadcastError>> {
+    const { deps } = this.ctx;
+    const { broadcastId } = this.job;
+    const finished = await runTransition(deps, broadcastId, { type: "finish" });
+    if (finished.isOk()) {
+      const { broadcast } = finished.value;
+      deps.logger.info(
+        {
+          broadcastId,
+          status: broadcast.status,
+          sentCount: broadcast.sentCount,
+          failedCount: broadcast.failedCount,
+        },
+        "broadcast finished",
+      );
+      const completed = completedEvent(broadcast, broadcast.completedAt ?? deps.clock.now());
+      if (completed !== null) deps.emit(completed);
+      return this.end("finished", broadcast.status);
+    }
+    const failure = finished.error;
+    if (failure.type === "not_found") return this.end("not_found", null);
+    // Another worker finished it, or an admin paused or cancelled it meanwhile.
+    if (failure.type === "invalid_transition" && failure.from !== "sending")
+      return this.end("not_sending", failure.from);
+    return err(failure);
+  }
+}
