@@ -135,6 +135,21 @@ describe("admin API routes", () => {
       expect((await h.service.list())._unsafeUnwrap().items).toEqual([]);
     });
 
+    it("refuses a chat given twice, naming both places", async () => {
+      const recipients = Array.from({ length: 8 }, (_, i) => ({ recipient_id: i + 1, chat_id: 100 + i }));
+      recipients[7] = { recipient_id: 8, chat_id: 102 };
+
+      const { status, json } = await h.api("POST", BASE, { body: { message: "Hi", recipients } });
+
+      expect(status).toBe(400);
+      expect(json.error).toEqual({
+        code: "validation",
+        message: "Invalid input: recipients.7.chat_id: duplicate of recipients.2",
+        issues: [{ path: "recipients.7.chat_id", message: "duplicate of recipients.2" }],
+      });
+      expect((await h.service.list())._unsafeUnwrap().items).toEqual([]);
+    });
+
     it("needs a body", async () => {
       const { status, json } = await h.api("POST", BASE);
       expect(status).toBe(400);
