@@ -10,8 +10,8 @@ export const MAX_STORED_INTEGER = 2_147_483_647;
 /** With the `u` flag a well-formed pair is one code point, so this finds unpaired surrogates only. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
-export const NUL_MESSAGE = "must not contain the NUL character (U+0000)";
-export const LONE_SURROGATE_MESSAGE = "must not contain a lone UTF-16 surrogate";
+const NUL_MESSAGE = "must not contain the NUL character (U+0000)";
+const LONE_SURROGATE_MESSAGE = "must not contain a lone UTF-16 surrogate";
 
 /**
  * A string every store keeps exactly as given. PostgreSQL refuses NUL in text and in JSON; a lone
