@@ -1,40 +1,71 @@
 import { err, ok, type Result } from "neverthrow";
 import { z } from "zod";
 import { type BroadcastError, type ValidationIssue, validationError } from "./errors.js";
+import { MAX_STORED_INTEGER, storableText } from "./storable.js";
 import { MAX_MESSAGE_LENGTH } from "./template.js";
-import { BROADCAST_STATUSES, PARSE_MODES, RECIPIENT_STATES } from "./types.js";
+import { BROADCAST_STATUSES, PARSE_MODES, RECIPIENT_STATES, type TemplateVariables } from "./types.js";
 
-/** A store-issued broadcast id: a positive safe integer. */
-export const broadcastIdSchema = z.int().positive().max(Number.MAX_SAFE_INTEGER);
+/**
+ * A store-issued broadcast id: a positive safe integer. (`z.int()` takes safe integers only, so
+ * the integers below need no bounds of their own beyond their sign.)
+ */
+export const broadcastIdSchema = z.int().positive();
 
 /** Telegram usernames: 5–32 characters of letters, digits and underscores, starting with a letter. */
 const CHANNEL_USERNAME = /^@[A-Za-z][A-Za-z0-9_]{3,31}$/;
 
 export const chatIdSchema = z.union(
-  [
-    z.int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
-    z.string().regex(CHANNEL_USERNAME, "must be @channelusername"),
-  ],
+  [z.int(), z.string().regex(CHANNEL_USERNAME, "must be @channelusername")],
   { error: "must be an integer chat id or @channelusername" },
 );
 
-export const recipientIdSchema = z.union(
-  [z.int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().min(1).max(255)],
-  { error: "must be a non-negative integer or a non-empty string" },
-);
+export const recipientIdSchema = z.union([z.int().nonnegative(), storableText().min(1).max(255)], {
+  error: "must be a non-negative integer or a non-empty string",
+});
 
-export const templateVariablesSchema = z.record(
-  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "variable names are identifiers"),
-  z.union([z.string(), z.number(), z.boolean()]),
-);
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const variableValueSchema = z.union([storableText(), z.number(), z.boolean()], {
+  error: "must be a string, a number or a boolean",
+});
+
+/** Objects as JSON makes them, or as a host builds them (with or without a prototype). */
+function isPlainObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  if (typeof value !== "object" || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * A recipient's template variables, as an object without a prototype: every name the client
+ * sent is an ordinary key, `__proto__`, `constructor` and `toString` included, and each is kept
+ * and rendered as given. (zod's record drops `__proto__` without a word.)
+ */
+export const templateVariablesSchema = z.unknown().transform((input, ctx): TemplateVariables => {
+  if (!isPlainObject(input)) {
+    ctx.addIssue({ code: "custom", message: "must be an object of variables", input });
+    return z.NEVER;
+  }
+  const variables: Record<string, string | number | boolean> = Object.create(null);
+  for (const name of Object.keys(input)) {
+    if (!VARIABLE_NAME.test(name)) {
+      ctx.addIssue({ code: "custom", path: [name], message: "variable names are identifiers", input: name });
+      continue;
+    }
+    const value = variableValueSchema.safeParse(input[name]);
+    if (value.success) variables[name] = value.data;
+    else for (const issue of value.error.issues) ctx.addIssue({ ...issue, path: [name, ...issue.path] });
+  }
+  return variables;
+});
 
 export const parseModeSchema = z.enum(PARSE_MODES);
 
+export const messageTextSchema = storableText()
+  .refine((t) => t.trim().length > 0, "must not be empty")
+  .refine((t) => t.length <= MAX_MESSAGE_LENGTH, `must be at most ${MAX_MESSAGE_LENGTH} characters`);
+
 export const messageSchema = z.strictObject({
-  text: z
-    .string()
-    .refine((t) => t.trim().length > 0, "must not be empty")
-    .refine((t) => t.length <= MAX_MESSAGE_LENGTH, `must be at most ${MAX_MESSAGE_LENGTH} characters`),
+  text: messageTextSchema,
   parseMode: parseModeSchema.optional(),
 });
 
@@ -52,11 +83,19 @@ export const dateInputSchema = z.union(
   },
 );
 
+/** Failed recipients above which a broadcast pauses itself; every store keeps it in an `INTEGER`. */
+export const errorThresholdSchema = z.int().positive().max(MAX_STORED_INTEGER);
+
+/** Who created the broadcast: the host's user id or name. */
+export const createdBySchema = z.union([storableText().max(255), z.int()], {
+  error: "must be a string or an integer",
+});
+
 export const createBroadcastSchema = z.strictObject({
   message: messageSchema,
   scheduledAt: dateInputSchema.optional(),
-  createdBy: z.union([z.string().max(255), z.int()]).optional(),
-  errorThreshold: z.int().positive().optional(),
+  createdBy: createdBySchema.optional(),
+  errorThreshold: errorThresholdSchema.optional(),
 });
 
 export const statusFilterSchema = z.enum(BROADCAST_STATUSES);

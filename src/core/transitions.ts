@@ -55,6 +55,15 @@ export const ALLOWED_FROM: Readonly<Record<BroadcastEventType, readonly Broadcas
   set_counters: ["sending", "paused"],
 };
 
+/**
+ * Where a retry request is accepted, whatever its variant and whether or not anything failed.
+ * `completed` and `failed` go back to `sending` when something is retried (`ALLOWED_FROM.retry`);
+ * a `sent` broadcast has nothing failed, so retrying it is the seed's "no-op when clean". From
+ * anywhere else a retry is an `invalid_transition`: the answer must not depend on whether some
+ * recipient happens to have failed yet.
+ */
+export const RETRY_ACCEPTED_FROM: readonly BroadcastStatus[] = ["completed", "failed", "sent"];
+
 /** The status an event asks for, used to name the refused target in `invalid_transition`. */
 function nominalTarget(event: BroadcastEvent, b: Broadcast): BroadcastStatus {
   switch (event.type) {

@@ -43,6 +43,19 @@ export async function readBodyBytes(
   return ok(bytes);
 }
 
+/**
+ * Whether a `Content-Type` says JSON: `application/json`, in any case, with any parameters
+ * (`; charset=utf-8`). Other types are refused even when their body parses: the types an HTML form
+ * can send (`text/plain`, form encodings) would otherwise let another site's page create
+ * broadcasts with an admin's cookie, and a `+json` type (merge patch, problem details) names a
+ * format whose meaning this API does not implement.
+ */
+export function isJsonMediaType(contentType: string | null): boolean {
+  if (contentType === null) return false;
+  const [essence = ""] = contentType.split(";");
+  return essence.trim().toLowerCase() === "application/json";
+}
+
 /** The body as JSON: `NO_BODY` when empty, a `validation` error (path `""`) when not UTF-8 JSON. */
 export function parseJsonBody(bytes: Uint8Array): Result<JsonBody, HttpError> {
   let text: string;
@@ -59,6 +72,16 @@ export function parseJsonBody(bytes: Uint8Array): Result<JsonBody, HttpError> {
   }
 }
 
+/**
+ * Reads and parses a JSON body. A request without a body needs no `Content-Type`, so bodyless
+ * actions (`POST …/cancel/`) work from any client; one with a body must declare it JSON.
+ */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<Result<JsonBody, HttpError>> {
-  return (await readBodyBytes(request, maxBytes)).andThen(parseJsonBody);
+  return (await readBodyBytes(request, maxBytes)).andThen((bytes) => {
+    const contentType = request.headers.get("content-type");
+    if (bytes.byteLength > 0 && !isJsonMediaType(contentType)) {
+      return err<JsonBody, HttpError>({ type: "unsupported_media_type", contentType });
+    }
+    return parseJsonBody(bytes);
+  });
 }

@@ -8,12 +8,14 @@ export type HttpError =
   | { readonly type: "unauthenticated" }
   | { readonly type: "forbidden" }
   | { readonly type: "payload_too_large"; readonly maxBytes: number }
+  /** A body sent without `Content-Type: application/json`; `contentType` is what the client sent. */
+  | { readonly type: "unsupported_media_type"; readonly contentType: string | null }
   /** A bug or an outage: `cause` goes to the logger, never to the client. */
   | { readonly type: "internal"; readonly cause: unknown };
 
 export type HttpErrorType = HttpError["type"];
 
-/** The wire codes of SPEC §8, plus `payload_too_large`. */
+/** The wire codes of SPEC §8, plus `payload_too_large` and `unsupported_media_type`. */
 export type ErrorCode =
   | "not_found"
   | "invalid_transition"
@@ -23,6 +25,7 @@ export type ErrorCode =
   | "method_not_allowed"
   | "conflict"
   | "payload_too_large"
+  | "unsupported_media_type"
   | "internal";
 
 /** The one table from an error to its status and code. */
@@ -40,6 +43,7 @@ export const ERROR_STATUS: Readonly<
   // A stale lease is another writer winning a race: the client may try again, as with a conflict.
   lease_lost: { status: 409, code: "conflict" },
   payload_too_large: { status: 413, code: "payload_too_large" },
+  unsupported_media_type: { status: 415, code: "unsupported_media_type" },
   // A storage failure's cause may hold SQL or connection strings: it is only ever logged.
   storage: { status: 500, code: "internal" },
   internal: { status: 500, code: "internal" },
@@ -56,18 +60,21 @@ export const internalError = (cause: unknown): HttpError => ({ type: "internal",
 export const isServerFault = (error: HttpError): error is Extract<HttpError, { cause: unknown }> =>
   ERROR_STATUS[error.type].status >= 500;
 
-/** Service field names as the wire spells them; everything else is spelled the same on both sides. */
-const WIRE_FIELD_NAMES: Readonly<Record<string, string>> = {
-  recipientId: "recipient_id",
-  chatId: "chat_id",
-  parseMode: "parse_mode",
-  scheduledAt: "scheduled_at",
-  errorThreshold: "error_threshold",
-  includePermanent: "include_permanent",
-  createdBy: "created_by",
-  sentCount: "sent_count",
-  failedCount: "failed_count",
-};
+/**
+ * Service field names as the wire spells them; everything else is spelled the same on both sides.
+ * A `Map`, so a segment such as `constructor` or `__proto__` finds nothing of `Object.prototype`.
+ */
+const WIRE_FIELD_NAMES: ReadonlyMap<string, string> = new Map([
+  ["recipientId", "recipient_id"],
+  ["chatId", "chat_id"],
+  ["parseMode", "parse_mode"],
+  ["scheduledAt", "scheduled_at"],
+  ["errorThreshold", "error_threshold"],
+  ["includePermanent", "include_permanent"],
+  ["createdBy", "created_by"],
+  ["sentCount", "sent_count"],
+  ["failedCount", "failed_count"],
+]);
 
 /**
  * A service issue path (`recipients.3.chatId`) as the client named the field
@@ -79,10 +86,22 @@ export function wirePath(path: string): string {
   const variablesAt = segments.indexOf("variables");
   return segments
     .map((segment, index) =>
-      variablesAt !== -1 && index > variablesAt ? segment : (WIRE_FIELD_NAMES[segment] ?? segment),
+      variablesAt !== -1 && index > variablesAt ? segment : (WIRE_FIELD_NAMES.get(segment) ?? segment),
     )
     .join(".");
 }
 
-export const wireIssues = (issues: readonly ValidationIssue[]): ValidationIssue[] =>
-  issues.map((issue) => ({ path: wirePath(issue.path), message: issue.message }));
+/**
+ * A service error as the wire names its fields. Applied where an error leaves the service: the
+ * HTTP layer's own refusals name fields as the client sent them, and stay as they are.
+ */
+export const wireError = (error: BroadcastError): BroadcastError =>
+  error.type === "validation"
+    ? {
+        type: "validation",
+        issues: error.issues.map((issue: ValidationIssue) => ({
+          path: wirePath(issue.path),
+          message: issue.message,
+        })),
+      }
+    : error;

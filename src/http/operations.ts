@@ -1,9 +1,10 @@
 import { err, ok, type Result, type ResultAsync, safeTry } from "neverthrow";
 import type { z } from "zod";
+import type { BroadcastError } from "../core/errors.js";
 import type { Broadcast } from "../core/types.js";
 import type { BroadcastService } from "../service/types.js";
 import { NO_BODY, readJsonBody } from "./body.js";
-import { type HttpError, validationFailure } from "./errors.js";
+import { type HttpError, validationFailure, wireError } from "./errors.js";
 import type { MessageCatalog } from "./messages.js";
 import { errorBody, successResponse } from "./responses.js";
 import type { Operation } from "./routes.js";
@@ -70,6 +71,10 @@ const query = <S extends z.ZodType>(ctx: OperationContext, schema: S) =>
     parseWire(schema, values),
   );
 
+/** A service answer with its error's field names in the wire's spelling. */
+const wire = <T>(answer: ResultAsync<T, BroadcastError>): ResultAsync<T, BroadcastError> =>
+  answer.mapErr(wireError);
+
 const broadcastReply = (broadcast: Broadcast, status = 200) =>
   ok(successResponse(broadcastJson(broadcast, "full"), status));
 
@@ -80,7 +85,7 @@ function streamReply(
 ): Response {
   const stream = progressEventStream({
     initial,
-    poll: () => ctx.service.getProgress(id),
+    poll: () => wire(ctx.service.getProgress(id)),
     pollMs: ctx.streamPollMs,
     signal: ctx.request.signal,
     describeError: (error) => {
@@ -100,11 +105,11 @@ export function runOperation(operation: Operation, ctx: OperationContext): Resul
   return safeTry(async function* () {
     switch (operation) {
       case "list": {
-        const page = yield* service.list(yield* query(ctx, listQuerySchema));
+        const page = yield* wire(service.list(yield* query(ctx, listQuerySchema)));
         return ok(successResponse(pageJson(page, (b) => broadcastJson(b, "summary"))));
       }
       case "create": {
-        const created = yield* service.create(yield* await body(ctx, createBodySchema, "required"));
+        const created = yield* wire(service.create(yield* await body(ctx, createBodySchema, "required")));
         return ok(
           successResponse(broadcastJson(created, "full"), 201, {
             location: `${ctx.basePath}/${created.id}/`,
@@ -112,52 +117,52 @@ export function runOperation(operation: Operation, ctx: OperationContext): Resul
         );
       }
       case "get":
-        return broadcastReply(yield* service.get(yield* broadcastId(ctx)));
+        return broadcastReply(yield* wire(service.get(yield* broadcastId(ctx))));
       case "start": {
         const id = yield* broadcastId(ctx);
         yield* await noBody(ctx);
-        return broadcastReply(yield* service.start(id));
+        return broadcastReply(yield* wire(service.start(id)));
       }
       case "schedule": {
         const id = yield* broadcastId(ctx);
         const at = yield* await body(ctx, scheduleBodySchema, "required");
-        return broadcastReply(yield* service.schedule(id, at));
+        return broadcastReply(yield* wire(service.schedule(id, at)));
       }
       case "unschedule": {
         const id = yield* broadcastId(ctx);
         yield* await noBody(ctx);
-        return broadcastReply(yield* service.unschedule(id));
+        return broadcastReply(yield* wire(service.unschedule(id)));
       }
       case "pause": {
         const id = yield* broadcastId(ctx);
         yield* await noBody(ctx);
-        return broadcastReply(yield* service.pause(id));
+        return broadcastReply(yield* wire(service.pause(id)));
       }
       case "resume": {
         const id = yield* broadcastId(ctx);
         yield* await noBody(ctx);
-        return broadcastReply(yield* service.resume(id));
+        return broadcastReply(yield* wire(service.resume(id)));
       }
       case "cancel": {
         const id = yield* broadcastId(ctx);
         yield* await noBody(ctx);
-        return ok(successResponse(cancelJson(yield* service.cancel(id), catalog)));
+        return ok(successResponse(cancelJson(yield* wire(service.cancel(id)), catalog)));
       }
       case "retry": {
         const id = yield* broadcastId(ctx);
         const options = yield* await body(ctx, retryBodySchema, "optional");
-        return ok(successResponse(retryJson(yield* service.retryFailed(id, options), catalog)));
+        return ok(successResponse(retryJson(yield* wire(service.retryFailed(id, options)), catalog)));
       }
       case "recipients": {
         const id = yield* broadcastId(ctx);
-        const page = yield* service.listRecipients(id, yield* query(ctx, recipientsQuerySchema));
+        const page = yield* wire(service.listRecipients(id, yield* query(ctx, recipientsQuerySchema)));
         return ok(successResponse(pageJson(page, recipientJson)));
       }
       case "progress":
-        return ok(successResponse(progressJson(yield* service.getProgress(yield* broadcastId(ctx)))));
+        return ok(successResponse(progressJson(yield* wire(service.getProgress(yield* broadcastId(ctx))))));
       case "progress_stream": {
         const id = yield* broadcastId(ctx);
-        return ok(streamReply(ctx, id, yield* service.getProgress(id)));
+        return ok(streamReply(ctx, id, yield* wire(service.getProgress(id))));
       }
     }
   });

@@ -1,5 +1,6 @@
 import type { ValidationIssue } from "../core/errors.js";
-import { ERROR_STATUS, type ErrorCode, type HttpError, wireIssues } from "./errors.js";
+import { describeIssues } from "../core/format-error.js";
+import { ERROR_STATUS, type ErrorCode, type HttpError } from "./errors.js";
 import type { MessageCatalog } from "./messages.js";
 
 const JSON_HEADERS = {
@@ -26,18 +27,11 @@ export interface ErrorBody {
 
 /** Issues a response lists; a list of ten thousand bad recipients does not need ten thousand lines. */
 const MAX_ISSUES_LISTED = 50;
-const MAX_ISSUES_IN_MESSAGE = 5;
 
-function describeIssues(issues: readonly ValidationIssue[]): string {
-  const shown = issues
-    .slice(0, MAX_ISSUES_IN_MESSAGE)
-    .map((issue) => `${issue.path === "" ? "body" : issue.path}: ${issue.message}`)
-    .join("; ");
-  const more = issues.length - MAX_ISSUES_IN_MESSAGE;
-  return more > 0 ? `${shown}; +${more} more` : shown;
-}
-
-/** The client-facing `{code, message}` of an error, in the request's language. Says nothing of causes. */
+/**
+ * The client-facing `{code, message}` of an error, in the request's language. Says nothing of
+ * causes. Issue paths are shown as they are: service errors arrive already in the wire's spelling.
+ */
 export function errorBody(error: HttpError, catalog: MessageCatalog): ErrorBody {
   const { code } = ERROR_STATUS[error.type];
   switch (error.type) {
@@ -47,14 +41,12 @@ export function errorBody(error: HttpError, catalog: MessageCatalog): ErrorBody 
       return { code, message: catalog.routeNotFound(error.method, error.path) };
     case "invalid_transition":
       return { code, message: catalog.invalidTransition(error.broadcastId, error.from, error.to) };
-    case "validation": {
-      const issues = wireIssues(error.issues);
+    case "validation":
       return {
         code,
-        message: catalog.validation(describeIssues(issues)),
-        issues: issues.slice(0, MAX_ISSUES_LISTED),
+        message: catalog.validation(describeIssues(error.issues)),
+        issues: error.issues.slice(0, MAX_ISSUES_LISTED),
       };
-    }
     case "unauthenticated":
       return { code, message: catalog.unauthorized };
     case "forbidden":
@@ -66,6 +58,8 @@ export function errorBody(error: HttpError, catalog: MessageCatalog): ErrorBody 
       return { code, message: catalog.conflict(error.broadcastId) };
     case "payload_too_large":
       return { code, message: catalog.payloadTooLarge(error.maxBytes) };
+    case "unsupported_media_type":
+      return { code, message: catalog.unsupportedMediaType };
     case "storage":
     case "internal":
       return { code, message: catalog.internal };

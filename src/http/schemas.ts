@@ -3,6 +3,7 @@ import { z } from "zod";
 import { type ValidationIssue, validationError } from "../core/errors.js";
 import {
   chatIdSchema,
+  errorThresholdSchema,
   parseModeSchema,
   recipientIdSchema,
   recipientStateFilterSchema,
@@ -59,7 +60,7 @@ export const createBodySchema = z
     message: messageBodySchema,
     recipients: z.array(recipientBodySchema),
     scheduled_at: timestampSchema.nullish(),
-    error_threshold: z.int().positive().nullish(),
+    error_threshold: errorThresholdSchema.nullish(),
   })
   .transform(
     ({ message, recipients, scheduled_at, error_threshold }): CreateBroadcastInput => ({
@@ -127,7 +128,7 @@ export function queryObject(
   params: URLSearchParams,
   known: readonly string[],
 ): Result<Record<string, string>, HttpError> {
-  const values: Record<string, string> = {};
+  const values: Record<string, string> = Object.create(null);
   for (const name of known) {
     const all = params.getAll(name);
     if (all.length > 1) return err(validationError([{ path: name, message: "must be given once" }]));
@@ -137,20 +138,68 @@ export function queryObject(
   return ok(values);
 }
 
-/** zod reports unknown keys on their object; a client fixes them one field at a time, so each gets its own issue. */
-function wireIssues(error: z.ZodError): ValidationIssue[] {
-  return error.issues.flatMap((issue) =>
-    issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => ({
-          path: [...issue.path, key].map(String).join("."),
-          message: "unknown field",
-        }))
-      : [{ path: issue.path.map(String).join("."), message: issue.message }],
-  );
+/** The wire's field names, for the hint given to a client who spelled one in camelCase. */
+const WIRE_FIELDS: ReadonlySet<string> = new Set([
+  "recipient_id",
+  "chat_id",
+  "parse_mode",
+  "scheduled_at",
+  "error_threshold",
+  "include_permanent",
+]);
+
+const snakeCase = (name: string): string => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+
+/** The value at `path` inside `input`, through own properties only; `undefined` when absent. */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== "object" || value === null || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+const joinPath = (path: readonly PropertyKey[]): string => path.map(String).join(".");
+
+/**
+ * zod's issues in the wire's terms. Unknown keys, which zod reports on their object, each get
+ * their own issue at the path the client sent. A key that is a wire field in camelCase
+ * (`recipientId`) says which spelling was meant, and the snake_case field it stands for is not
+ * also reported missing: the client did send it, under the other name.
+ */
+function wireIssues(error: z.ZodError, input: unknown): ValidationIssue[] {
+  const meantBy = (key: string): string | null => {
+    const meant = snakeCase(key);
+    return meant !== key && WIRE_FIELDS.has(meant) ? meant : null;
+  };
+  const sentInCamelCase = new Set<string>();
+  for (const issue of error.issues) {
+    if (issue.code !== "unrecognized_keys") continue;
+    const holder = valueAt(input, issue.path);
+    for (const key of issue.keys) {
+      const meant = meantBy(key);
+      if (meant === null || typeof holder !== "object" || holder === null) continue;
+      if (!Object.hasOwn(holder, meant)) sentInCamelCase.add(joinPath([...issue.path, meant]));
+    }
+  }
+  return error.issues.flatMap((issue): ValidationIssue[] => {
+    if (issue.code !== "unrecognized_keys") {
+      const path = joinPath(issue.path);
+      return sentInCamelCase.has(path) ? [] : [{ path, message: issue.message }];
+    }
+    return issue.keys.map((key) => {
+      const meant = meantBy(key);
+      return {
+        path: joinPath([...issue.path, key]),
+        message: meant === null ? "unknown field" : `unknown field; did you mean "${meant}"?`,
+      };
+    });
+  });
 }
 
 /** Validates wire input: the translated value, or a `validation` error naming every refused field. */
 export function parseWire<S extends z.ZodType>(schema: S, input: unknown): Result<z.output<S>, HttpError> {
   const parsed = schema.safeParse(input);
-  return parsed.success ? ok(parsed.data) : err(validationError(wireIssues(parsed.error)));
+  return parsed.success ? ok(parsed.data) : err(validationError(wireIssues(parsed.error, input)));
 }

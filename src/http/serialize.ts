@@ -81,7 +81,8 @@ export function broadcastJson(b: Broadcast, detail: "summary" | "full"): Record<
   if (detail === "summary") return summary;
   return {
     ...summary,
-    error_counts: { ...b.errorCounts },
+    // Error texts are keys: `__proto__` or `constructor` must stay ordinary ones.
+    error_counts: Object.assign(Object.create(null) as Record<string, number>, b.errorCounts),
     error_log: b.errorLog.map((entry) => ({
       recipient_id: entry.recipientId,
       error: entry.error,

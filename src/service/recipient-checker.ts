@@ -2,12 +2,13 @@ import { err, ok, type Result } from "neverthrow";
 import type { ValidationIssue } from "../core/errors.js";
 import { newRecipientSchema, toValidationIssues } from "../core/schemas.js";
 import { MAX_MESSAGE_LENGTH, placeholdersOf, renderTemplate, requiredVariables } from "../core/template.js";
-import type { BroadcastMessage, NewRecipient, RecipientId } from "../core/types.js";
+import type { BroadcastMessage, ChatId, NewRecipient, RecipientId } from "../core/types.js";
 
 /**
  * Checks recipients one at a time, so that a list streamed from the host is validated without
  * being held in memory: each recipient's own fields, its id's uniqueness, and the message as
- * rendered for it. What only the whole list can show (a variable nobody supplies) comes at `finish`.
+ * rendered for it, and that no chat is given twice (it would get the message twice). What only the
+ * whole list can show (a variable nobody supplies) comes at `finish`.
  */
 export interface RecipientChecker {
   check(input: unknown): Result<NewRecipient, ValidationIssue[]>;
@@ -44,46 +45,123 @@ function idKey(id: RecipientId): number | string {
   return Number.isSafeInteger(numeric) ? numeric : id;
 }
 
+/** Telegram usernames ignore case: `@News_Channel` and `@news_channel` are one chat. */
+const chatKey = (chatId: ChatId): number | string =>
+  typeof chatId === "number" ? chatId : chatId.toLowerCase();
+
+/** A run holds at most this many consecutive keys (its length is a 16-bit number). */
+const MAX_RUN_LENGTH = 0xffff;
+
 /**
- * Recipient ids seen so far, for the duplicate check. Hosts usually stream recipients in id
- * order: while every id is an integer larger than the last, a typed array (8 bytes an id) is
- * proof enough of uniqueness; the first id out of order moves everything into a `Set`.
+ * Where each key was first seen, for the duplicate checks, in little memory for the lists hosts
+ * usually stream. While the keys are integers in ascending order they are proof enough of
+ * uniqueness, and are kept as runs of consecutive keys (a start and a length: 1, 2, …, 1,000,000
+ * is a handful of runs; ascending keys with gaps cost 10 bytes each). The first key out of order
+ * freezes the runs, searched by bisection from then on, and every later key goes into a `Map`.
  */
-class RecipientIdSet {
-  private ascending = new Float64Array(1024);
-  private length = 0;
-  private set: Set<number | string> | null = null;
+class FirstSeen {
+  private starts: Float64Array<ArrayBuffer> = new Float64Array(256);
+  private lengths: Uint16Array<ArrayBuffer> = new Uint16Array(256);
+  /** Where each run's first key was seen; `null` while that is the keys counted before it (no recipient skipped). */
+  private runPositions: Float64Array<ArrayBuffer> | null = null;
+  private runs = 0;
+  /** The position right after the last key added. */
+  private nextPosition = 0;
+  private later: Map<number | string, number> | null = null;
 
-  /** Adds the id; `false` when it was already there. */
-  add(id: RecipientId): boolean {
-    const key = idKey(id);
-    if (this.set === null) {
-      if (typeof key === "number" && (this.length === 0 || key > (this.ascending[this.length - 1] ?? 0))) {
-        this.append(key);
-        return true;
+  /** Records `key` as seen at `position`, or answers where it was seen first. */
+  firstPosition(key: number | string, position: number): number | undefined {
+    if (this.later === null) {
+      if (typeof key === "number" && (this.runs === 0 || key > this.lastKey())) {
+        this.append(key, position);
+        return undefined;
       }
-      this.set = new Set<number | string>(this.ascending.subarray(0, this.length));
-      this.ascending = new Float64Array(0);
+      this.later = new Map();
     }
-    if (this.set.has(key)) return false;
-    this.set.add(key);
-    return true;
+    const earlier = this.positionInRuns(key) ?? this.later.get(key);
+    if (earlier === undefined) this.later.set(key, position);
+    return earlier;
   }
 
-  private append(key: number): void {
-    if (this.length === this.ascending.length) {
-      const grown = new Float64Array(this.ascending.length * 2);
-      grown.set(this.ascending);
-      this.ascending = grown;
-    }
-    this.ascending[this.length++] = key;
+  private lastKey(): number {
+    const last = this.runs - 1;
+    return (this.starts[last] ?? 0) + (this.lengths[last] ?? 0) - 1;
   }
+
+  private append(key: number, position: number): void {
+    const last = this.runs - 1;
+    const length = this.lengths[last] ?? 0;
+    if (
+      this.runs > 0 &&
+      key === this.lastKey() + 1 &&
+      position === this.nextPosition &&
+      length < MAX_RUN_LENGTH
+    ) {
+      this.lengths[last] = length + 1;
+    } else {
+      if (this.runs === this.starts.length) this.grow();
+      if (this.runPositions === null && position !== this.nextPosition) this.positionsFromCounts();
+      this.starts[this.runs] = key;
+      this.lengths[this.runs] = 1;
+      if (this.runPositions !== null) this.runPositions[this.runs] = position;
+      this.runs++;
+    }
+    this.nextPosition = position + 1;
+  }
+
+  private positionInRuns(key: number | string): number | undefined {
+    if (typeof key !== "number") return undefined;
+    // The last run starting at or before `key`.
+    let low = 0;
+    let high = this.runs;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if ((this.starts[mid] ?? 0) <= key) low = mid + 1;
+      else high = mid;
+    }
+    const run = low - 1;
+    if (run < 0) return undefined;
+    const offset = key - (this.starts[run] ?? 0);
+    if (offset >= (this.lengths[run] ?? 0)) return undefined;
+    return this.runStart(run) + offset;
+  }
+
+  /** Only asked on a duplicate, so counting is cheap enough. */
+  private runStart(run: number): number {
+    if (this.runPositions !== null) return this.runPositions[run] ?? 0;
+    let position = 0;
+    for (let i = 0; i < run; i++) position += this.lengths[i] ?? 0;
+    return position;
+  }
+
+  private positionsFromCounts(): void {
+    const positions = new Float64Array(this.starts.length);
+    let position = 0;
+    for (let i = 0; i < this.runs; i++) {
+      positions[i] = position;
+      position += this.lengths[i] ?? 0;
+    }
+    this.runPositions = positions;
+  }
+
+  private grow(): void {
+    const size = this.starts.length * 2;
+    this.starts = copyInto(new Float64Array(size), this.starts);
+    this.lengths = copyInto(new Uint16Array(size), this.lengths);
+    if (this.runPositions !== null) this.runPositions = copyInto(new Float64Array(size), this.runPositions);
+  }
+}
+
+function copyInto<T extends Float64Array<ArrayBuffer> | Uint16Array<ArrayBuffer>>(target: T, source: T): T {
+  target.set(source);
+  return target;
 }
 
 export function recipientChecker(message: BroadcastMessage): RecipientChecker {
   const unsupplied = requiredVariables(message.text);
   const templated = placeholdersOf(message.text).length > 0;
-  const seenIds = new RecipientIdSet();
+  const seenIds = new FirstSeen();
+  const seenChats = new FirstSeen();
   let index = 0;
 
   const renderingIssues = (recipient: NewRecipient, path: string): ValidationIssue[] => {
@@ -107,9 +185,14 @@ export function recipientChecker(message: BroadcastMessage): RecipientChecker {
         recipient = parsed.data;
       }
       const issues: ValidationIssue[] = [];
-      if (!seenIds.add(recipient.recipientId)) {
+      if (seenIds.firstPosition(idKey(recipient.recipientId), at) !== undefined) {
         const message = `duplicate recipientId ${recipient.recipientId}`;
         issues.push({ path: `recipients.${at}.recipientId`, message });
+      }
+      // The same chat under two ids would get the message twice.
+      const sameChat = seenChats.firstPosition(chatKey(recipient.chatId), at);
+      if (sameChat !== undefined) {
+        issues.push({ path: `recipients.${at}.chatId`, message: `duplicate of recipients.${sameChat}` });
       }
       if (unsupplied.size > 0 && recipient.variables !== undefined) {
         for (const name of unsupplied) if (Object.hasOwn(recipient.variables, name)) unsupplied.delete(name);

@@ -1,7 +1,7 @@
 import { err, ok, type ResultAsync, safeTry } from "neverthrow";
 import { type BroadcastError, invalidTransition, notFound } from "../core/errors.js";
-import { ALLOWED_FROM, type BroadcastPatch, transition } from "../core/transitions.js";
-import type { Broadcast } from "../core/types.js";
+import { ALLOWED_FROM, type BroadcastPatch, RETRY_ACCEPTED_FROM, transition } from "../core/transitions.js";
+import type { Broadcast, BroadcastStatus } from "../core/types.js";
 import { loadBroadcast } from "./broadcast-reads.js";
 import { adapterCall } from "./guarded-ports.js";
 import { enqueueSend } from "./send-jobs.js";
@@ -11,8 +11,7 @@ import type { RetryResult } from "./types.js";
 
 /**
  * The retry transition's patch. Whether it may apply is decided by the store, atomically with
- * counting the failed recipients (a clean broadcast is a no-op in any status), so the patch is
- * taken as if from an allowed status.
+ * counting the failed recipients, so the patch is taken as if from an allowed status.
  */
 function retryPatch(broadcast: Broadcast, at: Date): BroadcastPatch {
   const [allowed = "completed"] = ALLOWED_FROM.retry;
@@ -55,14 +54,21 @@ async function parkWithoutJob(deps: ServiceDeps, reset: Broadcast): Promise<void
   );
 }
 
-/** The seed's `retry_failed`: failed recipients back to pending, the broadcast back to sending, one job. */
+/**
+ * The seed's `retry_failed`: failed recipients back to pending, the broadcast back to sending, one
+ * job. Accepted from `RETRY_ACCEPTED_FROM` only, for every variant, whether or not anything failed.
+ */
 export function retryFailed(
   deps: ServiceDeps,
   id: number,
   includePermanent: boolean,
 ): ResultAsync<RetryResult, BroadcastError> {
+  const refused = (status: BroadcastStatus) =>
+    RETRY_ACCEPTED_FROM.includes(status) ? null : invalidTransition(id, status, "sending");
   return safeTry(async function* () {
     const before = yield* loadBroadcast(deps, id);
+    const early = refused(before.status);
+    if (early !== null) return err(early);
     const at = deps.clock.now();
     const reset = yield* adapterCall(deps.logger, "resetFailedRecipients", () =>
       deps.store.resetFailedRecipients({
@@ -75,6 +81,10 @@ export function retryFailed(
     if (reset.type === "not_found") return err(notFound(id));
     if (reset.type === "status_changed") return err(invalidTransition(id, reset.actual, "sending"));
     const { retriedCount, skippedCount } = reset;
+    // Nothing was reset, so the store did not check the status; it read it in the same step as
+    // the count, and a status changed since `before` (another retry won) is answered here.
+    const late = retriedCount === 0 ? refused(reset.broadcast.status) : null;
+    if (late !== null) return err(late);
     if (retriedCount === 0) {
       deps.logger.info({ broadcastId: id, skippedCount }, "nothing to retry");
       return ok({ broadcastId: id, retriedCount, skippedCount, taskId: null });

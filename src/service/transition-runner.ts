@@ -96,15 +96,31 @@ export async function revertTransition(deps: ServiceDeps, applied: AppliedTransi
   const reverted = await adapterCall(deps.logger, "updateBroadcast", () =>
     deps.store.updateBroadcast(broadcastId, to, undoPatch(applied)),
   );
-  reverted.match(
-    (result) => {
-      if (result.type !== "updated") {
-        deps.logger.error({ broadcastId, result: result.type }, "could not revert transition");
-        return;
-      }
-      deps.signals?.statusChanged(broadcastId, from);
-      deps.logger.warn({ broadcastId, from: to, to: from }, "transition reverted");
-    },
-    () => deps.logger.error({ broadcastId }, "could not revert transition"),
+  if (reverted.isOk() && reverted.value.type === "updated") {
+    deps.signals?.statusChanged(broadcastId, from);
+    deps.logger.warn({ broadcastId, from: to, to: from }, "transition reverted");
+    return;
+  }
+  deps.logger.error(
+    { broadcastId, result: reverted.isOk() ? reverted.value.type : "failed" },
+    "could not revert transition",
   );
+  if (reverted.isOk() && reverted.value.type === "status_changed" && reverted.value.actual === "cancelled") {
+    await forgetUnsentStart(deps, applied);
+  }
+}
+
+/**
+ * A cancel got in between a start and its undo. The broadcast stays cancelled, but the start's
+ * job was never queued, so nothing was sent under it: a `sentAt` the start set must go.
+ */
+async function forgetUnsentStart(deps: ServiceDeps, applied: AppliedTransition): Promise<void> {
+  const { broadcastId, patch } = applied.transition;
+  if (patch.sentAt === undefined || applied.before.sentAt !== null) return;
+  const cleared = await adapterCall(deps.logger, "updateBroadcast", () =>
+    deps.store.updateBroadcast(broadcastId, "cancelled", { sentAt: null }),
+  );
+  if (cleared.isErr() || cleared.value.type !== "updated") {
+    deps.logger.error({ broadcastId }, "could not clear sentAt of a start that never sent");
+  }
 }

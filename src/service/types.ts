@@ -38,7 +38,11 @@ export interface BroadcastServiceOptions {
 
 export interface CreateBroadcastInput {
   readonly message: BroadcastMessage;
-  /** An array, or an (async) iterable for lists too large to hold in memory. */
+  /**
+   * An array, or an (async) iterable for lists too large to hold in memory. Recipient ids are
+   * unique (1 and "1" are one id), and so are chats (`@names` in any case are one chat): a chat
+   * given twice would get the message twice, so the later one is refused, naming the first.
+   */
   readonly recipients: Iterable<NewRecipient> | AsyncIterable<NewRecipient>;
   /** Given: the broadcast is created `scheduled`; it must be in the future. */
   readonly scheduledAt?: Date | string;

@@ -12,7 +12,7 @@ import {
   recipientIdSchema,
   retryOptionsSchema,
 } from "../../src/core/schemas.js";
-import { MAX_MESSAGE_LENGTH } from "../../src/core/template.js";
+import { MAX_MESSAGE_LENGTH, renderTemplate } from "../../src/core/template.js";
 
 /** The distinct paths a refusal names, or `null` when the input was accepted. */
 function refusedPaths(
@@ -131,4 +131,135 @@ describe("input refused at the boundary (§9): every refusal names the field", (
       expect(recipientIdSchema.safeParse(recipientId).success).toBe(false);
     },
   );
+});
+
+describe("text and numbers every store keeps exactly", () => {
+  const NUL = "\u0000";
+  const HIGH = "\ud83d";
+  const LOW = "\ude00";
+  const unstorable = [
+    ["a NUL", `a${NUL}b`, /NUL/],
+    ["a lone high surrogate", `a${HIGH}b`, /surrogate/],
+    ["a lone low surrogate", `${LOW}b`, /surrogate/],
+    ["a pair in the wrong order", `${LOW}${HIGH}`, /surrogate/],
+  ] as const;
+
+  /** The one issue a refusal names: its path and its message. */
+  function refusal(schema: z.ZodType, input: unknown, prefix: readonly PropertyKey[] = []) {
+    const error = parseInput(schema, input, prefix)._unsafeUnwrapErr();
+    if (error.type !== "validation") throw new Error(`expected a validation error, got ${error.type}`);
+    return error.issues;
+  }
+
+  describe.each(unstorable)("a text with %s", (_, text, reason) => {
+    it("is refused as the message text", () => {
+      expect(refusal(createBroadcastSchema, { message: { text } })).toEqual([
+        { path: "message.text", message: expect.stringMatching(reason) },
+      ]);
+    });
+
+    it("is refused as createdBy", () => {
+      expect(refusal(createBroadcastSchema, created({ createdBy: text }))).toEqual([
+        { path: "createdBy", message: expect.stringMatching(reason) },
+      ]);
+    });
+
+    it("is refused as a string recipient id", () => {
+      expect(refusal(newRecipientSchema, { recipientId: text, chatId: 1 }, ["recipients", 3])).toEqual([
+        { path: "recipients.3.recipientId", message: expect.stringMatching(reason) },
+      ]);
+    });
+
+    it("is refused as a @channel chat id", () => {
+      expect(
+        refusal(newRecipientSchema, { recipientId: 1, chatId: `@chan${text}nel` }, ["recipients", 3]),
+      ).toEqual([{ path: "recipients.3.chatId", message: expect.any(String) }]);
+    });
+
+    it("is refused as a variable's value and as a variable's name", () => {
+      const recipient = { recipientId: 1, chatId: 1, variables: { name: text, [`x${text}`]: "y" } };
+      expect(refusal(newRecipientSchema, recipient, ["recipients", 3])).toEqual([
+        { path: "recipients.3.variables.name", message: expect.stringMatching(reason) },
+        { path: `recipients.3.variables.x${text}`, message: "variable names are identifiers" },
+      ]);
+    });
+  });
+
+  it("accepts every other text: pairs, emoji, Cyrillic, control characters other than NUL", () => {
+    const text = "Привет 🚀 \ud83d\ude00 \u0001\u001f\t\n e\u0301";
+    const parsed = parseInput(createBroadcastSchema, { message: { text }, createdBy: text })._unsafeUnwrap();
+    expect(parsed).toEqual({ message: { text }, createdBy: text });
+    const recipient = { recipientId: text, chatId: 1, variables: { name: text } };
+    expect(parseInput(newRecipientSchema, recipient)._unsafeUnwrap()).toEqual(recipient);
+  });
+
+  test.prop([fc.string(), fc.integer({ min: 0xd800, max: 0xdfff }), fc.string()])(
+    "refuses every recipient id holding a lone surrogate",
+    (before, surrogate, after) => {
+      const id = `${before}${String.fromCharCode(surrogate)}${after}`;
+      expect(recipientIdSchema.safeParse(id).success).toBe(false);
+    },
+  );
+
+  test.prop([fc.string({ unit: "binary", minLength: 1, maxLength: 100 })])(
+    "accepts every well-formed recipient id without NUL",
+    (id) => {
+      expect(recipientIdSchema.safeParse(id).success).toBe(!id.includes("\u0000"));
+    },
+  );
+
+  it("keeps error thresholds within PostgreSQL's INTEGER", () => {
+    expect(parseInput(createBroadcastSchema, created({ errorThreshold: 2_147_483_647 })).isOk()).toBe(true);
+    expect(refusedPaths(createBroadcastSchema, created({ errorThreshold: 2_147_483_648 }))).toEqual([
+      "errorThreshold",
+    ]);
+    expect(refusedPaths(createBroadcastSchema, created({ errorThreshold: Number.MAX_SAFE_INTEGER }))).toEqual(
+      ["errorThreshold"],
+    );
+  });
+
+  it.each([2 ** 53, -(2 ** 53), 1e300])(
+    "refuses the unsafe integer %d as createdBy, recipient and chat id",
+    (n) => {
+      expect(refusedPaths(createBroadcastSchema, created({ createdBy: n }))).toEqual(["createdBy"]);
+      expect(refusedPaths(newRecipientSchema, { recipientId: n, chatId: n })).toEqual([
+        "recipientId",
+        "chatId",
+      ]);
+    },
+  );
+});
+
+describe("keys that name Object.prototype's members are ordinary keys", () => {
+  const PROTOTYPE_NAMES = ["__proto__", "constructor", "toString", "hasOwnProperty"];
+  /** As `JSON.parse` builds it: `__proto__` is an own key there, not the prototype. */
+  const variables = JSON.parse('{"__proto__":"p","constructor":"c","toString":"t","hasOwnProperty":"h"}');
+
+  it("keeps each of them in a recipient's variables, with its value", () => {
+    const parsed = parseInput(newRecipientSchema, { recipientId: 1, chatId: 1, variables })._unsafeUnwrap();
+    expect(Object.keys(parsed.variables ?? {})).toEqual(PROTOTYPE_NAMES);
+    expect(Object.entries(parsed.variables ?? {})).toEqual([
+      ["__proto__", "p"],
+      ["constructor", "c"],
+      ["toString", "t"],
+      ["hasOwnProperty", "h"],
+    ]);
+  });
+
+  it("renders them in templates", () => {
+    const parsed = parseInput(newRecipientSchema, { recipientId: 1, chatId: 1, variables })._unsafeUnwrap();
+    const text = "{{__proto__}} {{constructor}} {{toString}} {{hasOwnProperty}} {{valueOf|-}}";
+    expect(renderTemplate(text, parsed.variables)).toBe("p c t h -");
+  });
+
+  it.each(PROTOTYPE_NAMES)("names %s as the field of a refusal", (name) => {
+    const bad = JSON.parse(`{"recipientId":1,"chatId":1,"variables":{"${name}":[]},"${name}":1}`);
+    expect(refusedPaths(newRecipientSchema, bad, ["recipients", 0])).toEqual([
+      `recipients.0.variables.${name}`,
+      `recipients.0.${name}`,
+    ]);
+    expect(refusedPaths(createBroadcastSchema, JSON.parse(`{"message":{"text":"Hi"},"${name}":1}`))).toEqual([
+      name,
+    ]);
+  });
 });

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import {
   type BroadcastService,
+  type BroadcastStore,
   createBroadcastService,
   createSendWorker,
   type NewRecipient,
@@ -51,6 +52,8 @@ export interface Harness {
   readonly clock: ManualClock;
   /** How the fake sender answers a recipient (by default: delivered). */
   respondWith(answer: (recipientId: number | string) => SendResult): void;
+  /** The text of every message the fake sender was given, in order. */
+  sentTexts(): string[];
   api(method: string, path: string, options?: ApiOptions): Promise<ApiAnswer>;
   /**
    * Runs every queued job and every retry it schedules, moving the clock to each due time; with
@@ -75,15 +78,17 @@ export interface HarnessOptions {
   readonly authorize?: Authorize | null;
   /** Stands between the handler and the real service, to inject failures. */
   readonly wrapService?: (service: BroadcastService) => BroadcastService;
+  /** The in-memory store by default; the caller closes one it passes. */
+  readonly store?: BroadcastStore;
 }
 
 export async function startHarness({
   handler: handlerOptions = {},
   authorize = bearerAuthorize,
   wrapService,
+  store = createMemoryStore(),
 }: HarnessOptions = {}): Promise<Harness> {
   const clock = createManualClock(START);
-  const store = createMemoryStore();
   const queue = createMemoryQueue({ clock });
   let answer: (recipientId: number | string) => SendResult = () => ({ status: "delivered" });
   const sender = createFakeSender({ respond: (message) => answer(message.recipientId) });
@@ -112,6 +117,7 @@ export async function startHarness({
     respondWith(next) {
       answer = next;
     },
+    sentTexts: () => sender.calls.map((call) => call.text),
     async api(method, path, { body, rawBody, headers = {}, anonymous = false } = {}) {
       const init: RequestInit = {
         method,

@@ -135,6 +135,21 @@ describe("admin API routes", () => {
       expect((await h.service.list())._unsafeUnwrap().items).toEqual([]);
     });
 
+    it("refuses a chat given twice, naming both places", async () => {
+      const recipients = Array.from({ length: 8 }, (_, i) => ({ recipient_id: i + 1, chat_id: 100 + i }));
+      recipients[7] = { recipient_id: 8, chat_id: 102 };
+
+      const { status, json } = await h.api("POST", BASE, { body: { message: "Hi", recipients } });
+
+      expect(status).toBe(400);
+      expect(json.error).toEqual({
+        code: "validation",
+        message: "Invalid input: recipients.7.chat_id: duplicate of recipients.2",
+        issues: [{ path: "recipients.7.chat_id", message: "duplicate of recipients.2" }],
+      });
+      expect((await h.service.list())._unsafeUnwrap().items).toEqual([]);
+    });
+
     it("needs a body", async () => {
       const { status, json } = await h.api("POST", BASE);
       expect(status).toBe(400);
@@ -390,6 +405,60 @@ describe("admin API routes", () => {
       });
       expect(status).toBe(400);
       expect(json.error.code).toBe("invalid_transition");
+    });
+
+    it("answers the same for every variant: refused from draft, sending, paused and cancelled", async () => {
+      const draft = await h.createBroadcast(1);
+      const sending = await h.createBroadcast(1);
+      await h.api("POST", `${BASE}/${sending}/send/`);
+      const paused = await h.createBroadcast(1);
+      await h.api("POST", `${BASE}/${paused}/send/`);
+      await h.api("POST", `${BASE}/${paused}/pause/`);
+      const cancelled = await h.createBroadcast(1);
+      await h.api("POST", `${BASE}/${cancelled}/cancel/`);
+
+      for (const [id, from] of [
+        [draft, "draft"],
+        [sending, "sending"],
+        [paused, "paused"],
+        [cancelled, "cancelled"],
+      ] as const) {
+        for (const body of [undefined, {}, { include_permanent: false }, { include_permanent: true }]) {
+          const { status, json } = await h.api(
+            "POST",
+            `${BASE}/${id}/retry/`,
+            body === undefined ? {} : { body },
+          );
+          expect(status).toBe(400);
+          expect(json.error).toEqual({
+            code: "invalid_transition",
+            message: `Broadcast ${id} cannot go from ${from} to sending`,
+          });
+        }
+      }
+    });
+
+    it("is a success with nothing to do on a clean sent broadcast", async () => {
+      const id = await h.createBroadcast(2);
+      await h.api("POST", `${BASE}/${id}/send/`);
+      await h.settle();
+
+      for (const body of [undefined, { include_permanent: true }]) {
+        const { status, json } = await h.api(
+          "POST",
+          `${BASE}/${id}/retry/`,
+          body === undefined ? {} : { body },
+        );
+        expect(status).toBe(200);
+        expect(json.data).toEqual({
+          success: true,
+          message: "No failed recipients to retry",
+          retried_count: 0,
+          skipped_count: 0,
+          broadcast_id: id,
+          task_id: null,
+        });
+      }
     });
 
     it("refuses an include_permanent that is not a boolean", async () => {

@@ -80,7 +80,7 @@ describe("the create body", () => {
     expect(issues).toEqual(
       expect.arrayContaining([
         { path: "priority", message: "unknown field" },
-        { path: "recipients.0.chatId", message: "unknown field" },
+        { path: "recipients.0.chatId", message: 'unknown field; did you mean "chat_id"?' },
       ]),
     );
   });

@@ -89,4 +89,17 @@ describe("wire shapes", () => {
       task_id: null,
     });
   });
+
+  it("lists error texts named after Object.prototype's members like any other", () => {
+    const errorCounts = JSON.parse('{"__proto__": 1, "constructor": 2, "toString": 3}');
+    const json = JSON.parse(
+      JSON.stringify(broadcastJson({ ...seedBroadcast, failedCount: 6, errorCounts }, "full")),
+    );
+    expect(Object.entries(json.error_counts)).toEqual([
+      ["__proto__", 1],
+      ["constructor", 2],
+      ["toString", 3],
+    ]);
+    expect(json.error_summary).toBe("6 failed: toString (3), constructor (2), __proto__ (1)");
+  });
 });

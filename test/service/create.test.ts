@@ -129,6 +129,23 @@ describe.each(storeFactories)("creating a broadcast on the $name store", (factor
       });
     });
 
+    it.each([
+      ["a list", (list: NewRecipient[]) => list],
+      ["a stream", (list: NewRecipient[]) => streamed(list)],
+    ])("a chat given twice under distinct recipient ids, in %s, naming the first", async (_, given) => {
+      const recipients = [...recipientsFor(7), { recipientId: 8, chatId: 1003 }];
+
+      const refused = (
+        await w.service.create({ message: { text: "Hi" }, recipients: given(recipients) })
+      )._unsafeUnwrapErr();
+
+      expect(refused).toEqual({
+        type: "validation",
+        issues: [{ path: "recipients.7.chatId", message: "duplicate of recipients.2" }],
+      });
+      expect(await storedCount()).toBe(0);
+    });
+
     it("a placeholder no recipient supplies, naming the variable", async () => {
       const refused = (
         await w.service.create({

@@ -84,9 +84,27 @@ describe.each(storeFactories)("broadcast lifecycle on the $name store", (factory
       },
     );
 
-    it.each(["sending", "paused", "cancelled"] as const)(
-      "retrying failed recipients is refused from %s when some failed",
-      async (from) => {
+    /** SPEC §5 and docs/http.md: one rule for every variant of a retry. */
+    const RETRY_REFUSED_FROM = ["draft", "scheduled", "sending", "paused", "cancelled"] as const;
+    const VARIANTS = [{}, { includePermanent: false }, { includePermanent: true }] as const;
+    const retryCases = RETRY_REFUSED_FROM.flatMap((from) => VARIANTS.map((options) => ({ from, options })));
+
+    it.each(retryCases)(
+      "retrying is refused from $from with nothing failed ($options), and changes nothing",
+      async ({ from, options }) => {
+        const b = await w.reach(from);
+        const before = await w.broadcast(b.id);
+
+        const refused = (await w.service.retryFailed(b.id, options))._unsafeUnwrapErr();
+
+        expect(refused).toEqual({ type: "invalid_transition", broadcastId: b.id, from, to: "sending" });
+        expect(await w.broadcast(b.id)).toEqual(before);
+      },
+    );
+
+    it.each(retryCases.filter(({ from }) => from === "sending" || from === "paused" || from === "cancelled"))(
+      "retrying is refused from $from when some failed ($options), and changes nothing",
+      async ({ from, options }) => {
         // Recipient 1 fails for good; 2 and 3 are held back by a day-long 429, so sending goes on.
         w.respondWith((m) =>
           m.recipientId === 1
@@ -105,12 +123,24 @@ describe.each(storeFactories)("broadcast lifecycle on the $name store", (factory
         const before = await w.broadcast(b.id);
         expect(before).toMatchObject({ status: from, failedCount: 1 });
 
-        const refused = (await w.service.retryFailed(b.id, { includePermanent: true }))._unsafeUnwrapErr();
+        const refused = (await w.service.retryFailed(b.id, options))._unsafeUnwrapErr();
 
         expect(refused).toEqual({ type: "invalid_transition", broadcastId: b.id, from, to: "sending" });
         expect(await w.broadcast(b.id)).toEqual(before);
       },
     );
+
+    it.each(VARIANTS)("retrying a clean sent broadcast (%o) is a no-op that succeeds", async (options) => {
+      const b = await w.reach("sent");
+      const before = await w.broadcast(b.id);
+      const jobs = w.queue.pending().length;
+
+      const result = (await w.service.retryFailed(b.id, options))._unsafeUnwrap();
+
+      expect(result).toEqual({ broadcastId: b.id, retriedCount: 0, skippedCount: 0, taskId: null });
+      expect(await w.broadcast(b.id)).toEqual(before);
+      expect(w.queue.pending()).toHaveLength(jobs);
+    });
   });
 
   describe("with a store of its own", () => {

@@ -22,6 +22,22 @@ describe.each(storeFactories)("when the send job cannot be queued, on the $name 
     expect((await w.service.start(b.id)).isOk()).toBe(true);
   });
 
+  it("a start cancelled before its failed queuing is undone leaves the broadcast cancelled, never sent", async () => {
+    const b = await w.create(2);
+    w.failNextEnqueue();
+    // The start's own change is call 1; its undo is call 2, and a cancel gets in just before it.
+    let calls = 0;
+    w.faults.before("updateBroadcast", async () => {
+      calls++;
+      if (calls === 2) (await w.service.cancel(b.id))._unsafeUnwrap();
+    });
+
+    expect((await w.service.start(b.id))._unsafeUnwrapErr()).toMatchObject({ type: "storage" });
+
+    expect(await w.broadcast(b.id)).toMatchObject({ status: "cancelled", sentAt: null, sentCount: 0 });
+    expect(w.queue.pending()).toEqual([]);
+  });
+
   it("resume answers a storage error and leaves the broadcast paused", async () => {
     const b = await w.started(2);
     await w.service.pause(b.id);

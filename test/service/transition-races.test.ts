@@ -58,19 +58,24 @@ describe("status changes that lose races", () => {
       await w.close();
     });
 
-    it("of two retries racing, each failed recipient is retried once", async () => {
+    it("of two retries racing, one retries each failed recipient once, the other meets sending and is refused", async () => {
       const w = await makeWorld(factory);
       w.respondWith(() => ({ status: "failed", kind: "permanent", description: "Forbidden" }));
       const b = await w.started(3);
       await w.settle();
 
-      const [first, second] = await Promise.all([
+      const results = await Promise.all([
         w.service.retryFailed(b.id, { includePermanent: true }),
         w.service.retryFailed(b.id, { includePermanent: true }),
       ]);
 
-      const retried = [first, second].map((r) => (r.isOk() ? r.value.retriedCount : 0));
-      expect(retried.reduce((sum, n) => sum + n, 0)).toBe(3);
+      expect(results.filter((r) => r.isOk()).map((r) => r._unsafeUnwrap().retriedCount)).toEqual([3]);
+      expect(results.find((r) => r.isErr())?._unsafeUnwrapErr()).toEqual({
+        type: "invalid_transition",
+        broadcastId: b.id,
+        from: "sending",
+        to: "sending",
+      });
       expect(w.queue.pending()).toHaveLength(1);
       await w.close();
     });
