@@ -1,6 +1,7 @@
 import type { Broadcast, BroadcastStatus } from "./types.js";
 
 type Counters = Pick<Broadcast, "totalRecipients" | "sentCount" | "failedCount">;
+type CountersAndStatus = Counters & Pick<Broadcast, "status">;
 
 export interface Progress {
   readonly id: number;
@@ -8,7 +9,10 @@ export interface Progress {
   readonly totalRecipients: number;
   readonly sentCount: number;
   readonly failedCount: number;
+  /** `totalRecipients - sentCount - failedCount`, always (for a cancelled broadcast: those never sent). */
   readonly pendingCount: number;
+  /** Recipients that will never be sent because the broadcast was cancelled; 0 unless it was. */
+  readonly cancelledCount: number;
   /** Delivered share, floored: 100 only when everyone was delivered. */
   readonly progressPct: number;
   /** Processed (delivered or failed) share, floored: 100 only when nothing is pending. */
@@ -21,6 +25,10 @@ export interface Progress {
 }
 
 export const pendingCount = (b: Counters): number => b.totalRecipients - b.sentCount - b.failedCount;
+
+/** A cancelled broadcast's pending recipients will never be sent: they read as cancelled. */
+export const cancelledCount = (b: CountersAndStatus): number =>
+  b.status === "cancelled" ? pendingCount(b) : 0;
 
 const pct = (part: number, total: number): number => (total === 0 ? 0 : Math.floor((100 * part) / total));
 
@@ -61,6 +69,7 @@ export function progressOf(b: Broadcast): Progress {
     sentCount: b.sentCount,
     failedCount: b.failedCount,
     pendingCount: pendingCount(b),
+    cancelledCount: cancelledCount(b),
     progressPct: progressPct(b),
     processedPct: processedPct(b),
     errorSummary: errorSummary(b.failedCount, b.errorCounts),

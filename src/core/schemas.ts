@@ -3,7 +3,7 @@ import { z } from "zod";
 import { type BroadcastError, type ValidationIssue, validationError } from "./errors.js";
 import { MAX_STORED_INTEGER, storableText } from "./storable.js";
 import { MAX_MESSAGE_LENGTH } from "./template.js";
-import { BROADCAST_STATUSES, PARSE_MODES, RECIPIENT_STATES, type TemplateVariables } from "./types.js";
+import { BROADCAST_STATUSES, PARSE_MODES, RECIPIENT_STATUSES, type TemplateVariables } from "./types.js";
 
 /**
  * A store-issued broadcast id: a positive safe integer. (`z.int()` takes safe integers only, so
@@ -99,7 +99,7 @@ export const createBroadcastSchema = z.strictObject({
 });
 
 export const statusFilterSchema = z.enum(BROADCAST_STATUSES);
-export const recipientStateFilterSchema = z.enum(RECIPIENT_STATES);
+export const recipientStateFilterSchema = z.enum(RECIPIENT_STATUSES);
 
 export const listOptionsSchema = z.strictObject({
   status: statusFilterSchema.optional(),

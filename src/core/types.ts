@@ -22,8 +22,17 @@ export type RecipientId = number | string;
 /** A Telegram chat: an integer id (up to 52 bits) or a public `@channelusername`. */
 export type ChatId = number | string;
 
+/** What a store keeps of a recipient. */
 export const RECIPIENT_STATES = ["pending", "sent", "failed"] as const;
 export type RecipientState = (typeof RECIPIENT_STATES)[number];
+
+/**
+ * What a recipient reads as: its stored state, except that one still pending when its broadcast
+ * was cancelled reads `cancelled` (it will never be sent). Derived when read: a cancel writes
+ * nothing per recipient, so it stays O(1) however large the broadcast.
+ */
+export const RECIPIENT_STATUSES = [...RECIPIENT_STATES, "cancelled"] as const;
+export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number];
 
 /**
  * Why a send failed:
@@ -83,7 +92,8 @@ export interface Recipient {
   readonly recipientId: RecipientId;
   readonly chatId: ChatId;
   readonly variables: TemplateVariables | null;
-  readonly state: RecipientState;
+  /** `cancelled` only as the service reads it (see `RecipientStatus`); stores hold the other three. */
+  readonly state: RecipientStatus;
   /** Attempts in the current pass; a manual retry starts a new pass at 0. */
   readonly attempts: number;
   readonly lastError: string | null;

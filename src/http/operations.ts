@@ -86,6 +86,7 @@ function streamReply(
   const stream = progressEventStream({
     initial,
     poll: () => wire(ctx.service.getProgress(id)),
+    settled: () => wire(ctx.service.settledProgress(id)),
     pollMs: ctx.streamPollMs,
     signal: ctx.request.signal,
     describeError: (error) => {

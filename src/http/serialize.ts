@@ -1,4 +1,11 @@
-import { errorSummary, type Progress, pendingCount, processedPct, progressPct } from "../core/progress.js";
+import {
+  cancelledCount,
+  errorSummary,
+  type Progress,
+  pendingCount,
+  processedPct,
+  progressPct,
+} from "../core/progress.js";
 import type { Broadcast, Page, PauseReason, Recipient } from "../core/types.js";
 import type { CancelResult, RetryResult } from "../service/types.js";
 import type { MessageCatalog } from "./messages.js";
@@ -13,6 +20,8 @@ export interface ProgressJson {
   readonly sent_count: number;
   readonly failed_count: number;
   readonly pending_count: number;
+  /** Added to the seed's fields: recipients a cancel left unsent (0 unless cancelled). */
+  readonly cancelled_count: number;
   readonly progress_pct: number;
   readonly processed_pct: number;
   readonly error_summary: string | null;
@@ -31,6 +40,7 @@ export function progressJson(p: Progress): ProgressJson {
     sent_count: p.sentCount,
     failed_count: p.failedCount,
     pending_count: p.pendingCount,
+    cancelled_count: p.cancelledCount,
     progress_pct: p.progressPct,
     processed_pct: p.processedPct,
     error_summary: p.errorSummary,
@@ -68,6 +78,7 @@ export function broadcastJson(b: Broadcast, detail: "summary" | "full"): Record<
     sent_count: b.sentCount,
     failed_count: b.failedCount,
     pending_count: pendingCount(b),
+    cancelled_count: cancelledCount(b),
     progress_pct: progressPct(b),
     processed_pct: processedPct(b),
     error_summary: errorSummary(b.failedCount, b.errorCounts),

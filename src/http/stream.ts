@@ -10,6 +10,11 @@ export interface ProgressStreamOptions {
   /** Progress read before the response started: it is the first event. */
   readonly initial: Progress;
   readonly poll: () => PromiseLike<Result<Progress, BroadcastError>>;
+  /**
+   * Progress once the sends still in flight have settled: read before `done`, so the last event
+   * carries the final counts (a cancel stops new sends at once, but those in flight still count).
+   */
+  readonly settled: () => PromiseLike<Result<Progress, BroadcastError>>;
   readonly pollMs: number;
   /** The client went away: stop polling. */
   readonly signal: AbortSignal;
@@ -38,7 +43,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Server-sent events: a `progress` event whenever the progress data changes, polled every `pollMs`.
- * After a final status (sent, completed, failed, cancelled) it sends `done` and closes; a browser's
+ * After a final status (sent, completed, failed, cancelled) it waits for the sends still in flight
+ * to settle, sends the final `progress` if it changed, then `done`, and closes; a browser's
  * `EventSource` should close on `done`, or it reconnects. A failed poll sends `error` and closes.
  */
 export function progressEventStream(options: ProgressStreamOptions): ReadableStream<Uint8Array> {
@@ -76,7 +82,14 @@ export function progressEventStream(options: ProgressStreamOptions): ReadableStr
             quietPolls = 0;
           }
           if (FINISHED_STATUSES.includes(progress.status)) {
-            write(sseEvent("done", { status: progress.status }));
+            const final = await options.settled();
+            if (final.isErr()) {
+              write(sseEvent("error", options.describeError(final.error)));
+              return;
+            }
+            const finalData = JSON.stringify(progressJson(final.value));
+            if (finalData !== lastSent) write(`event: progress\ndata: ${finalData}\n\n`);
+            write(sseEvent("done", { status: final.value.status }));
             return;
           }
           await sleep(options.pollMs, stop.signal);

@@ -1,5 +1,5 @@
-import { err, errAsync, ok, ResultAsync, safeTry } from "neverthrow";
-import { type BroadcastError, notFound, validationError } from "../core/errors.js";
+import { errAsync, ok, ResultAsync, safeTry } from "neverthrow";
+import { type BroadcastError, validationError } from "../core/errors.js";
 import { progressOf } from "../core/progress.js";
 import {
   countersSchema,
@@ -13,6 +13,7 @@ import { loadBroadcast, validId } from "./broadcast-reads.js";
 import { createBroadcast } from "./create-broadcast.js";
 import { adapterCall } from "./guarded-ports.js";
 import { completedEvent } from "./lifecycle-events.js";
+import { listRecipients } from "./list-recipients.js";
 import { processScheduled } from "./process-scheduled.js";
 import { recoverStalled } from "./recover-stalled.js";
 import { retryFailed } from "./retry-failed.js";
@@ -61,9 +62,7 @@ export function createBroadcastService(options: BroadcastServiceOptions): Broadc
     listRecipients: (id, query = {}) =>
       withId(id, (valid) =>
         parseInput(listRecipientsOptionsSchema, query).asyncAndThen(({ status, limit, cursor }) =>
-          adapterCall(logger, "listRecipients", () =>
-            store.listRecipients(valid, { status, limit: limit ?? DEFAULT_PAGE_SIZE, cursor }),
-          ).andThen((page) => (page === null ? err(notFound(valid)) : ok(page))),
+          listRecipients(deps, valid, { status, limit: limit ?? DEFAULT_PAGE_SIZE, cursor }),
         ),
       ),
 

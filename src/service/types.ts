@@ -9,7 +9,7 @@ import type {
   NewRecipient,
   Page,
   Recipient,
-  RecipientState,
+  RecipientStatus,
   SendJob,
 } from "../core/types.js";
 import type { Clock } from "../ports/clock.js";
@@ -58,7 +58,8 @@ export interface ListQuery {
 }
 
 export interface ListRecipientsQueryInput {
-  readonly status?: RecipientState;
+  /** `cancelled`: those a cancel left unsent (stored as pending). */
+  readonly status?: RecipientStatus;
   readonly limit?: number;
   readonly cursor?: string;
 }

@@ -33,6 +33,17 @@ const nearlyDoneArb = fc
 const anyCountersArb = fc.oneof(countersArb, nearlyDoneArb);
 
 describe("progress (§4)", () => {
+  it("counts the recipients a cancel left unsent as cancelled, and none otherwise", () => {
+    const counters = { totalRecipients: 10, sentCount: 4, failedCount: 1 };
+    expect(progressOf(aBroadcast({ ...counters, status: "cancelled" }))).toMatchObject({
+      pendingCount: 5,
+      cancelledCount: 5,
+    });
+    for (const status of ["sending", "paused", "draft"] as const) {
+      expect(progressOf(aBroadcast({ ...counters, status })).cancelledCount).toBe(0);
+    }
+  });
+
   it("reproduces the seed's example: 500 total, 450 sent, 40 failed → 90 %, 10 pending", () => {
     const progress = progressOf(
       aBroadcast({
@@ -52,6 +63,7 @@ describe("progress (§4)", () => {
       sentCount: 450,
       failedCount: 40,
       pendingCount: 10,
+      cancelledCount: 0,
       progressPct: 90,
       processedPct: 98,
       errorSummary: "40 failed: Network timeout",

@@ -74,6 +74,7 @@ describe("GET {base}/{id}/progress/stream/", () => {
         "sent_count",
         "failed_count",
         "pending_count",
+        "cancelled_count",
         "progress_pct",
         "processed_pct",
         "error_summary",
@@ -205,6 +206,7 @@ describe("the progress event stream", () => {
         polls += 1;
         return ok(progressOf(broadcast({})));
       },
+      settled: async () => ok(progressOf(broadcast({}))),
       pollMs: 1,
       signal: client.signal,
       describeError: () => ({ code: "internal", message: "x" }),
@@ -232,6 +234,7 @@ describe("the progress event stream", () => {
     const stream = progressEventStream({
       initial: progressOf(sequence[0]!),
       poll: async () => ok(progressOf(sequence[Math.min(++index, sequence.length - 1)]!)),
+      settled: async () => ok(progressOf(sequence[sequence.length - 1]!)),
       pollMs: 1,
       signal: new AbortController().signal,
       describeError: () => ({ code: "internal", message: "x" }),
@@ -246,5 +249,34 @@ describe("the progress event stream", () => {
       ["progress", 2],
       ["done", "sent"],
     ]);
+  });
+
+  it("after a final status, sends the counts once the sends in flight settled, then done", async () => {
+    const base = { status: "cancelled" as const, totalRecipients: 4, completedAt: START };
+    const cancelledEarly = broadcast({ ...base, sentCount: 1, version: 2 });
+    const settled = broadcast({ ...base, sentCount: 3, version: 4 });
+    const stream = progressEventStream({
+      initial: progressOf(broadcast({})),
+      poll: async () => ok(progressOf(cancelledEarly)),
+      settled: async () => ok(progressOf(settled)),
+      pollMs: 1,
+      signal: new AbortController().signal,
+      describeError: () => ({ code: "internal", message: "x" }),
+    });
+    const events = sseReader(stream);
+    const received: SseEvent[] = [];
+    for (let event = await events.next(); event !== null; event = await events.next()) received.push(event);
+
+    expect(received.map((e) => [e.event, e.data.sent_count ?? e.data.status])).toEqual([
+      ["progress", 0],
+      ["progress", 1],
+      ["progress", 3],
+      ["done", "cancelled"],
+    ]);
+    expect(received.at(-2)?.data).toMatchObject({
+      status: "cancelled",
+      cancelled_count: 1,
+      pending_count: 1,
+    });
   });
 });

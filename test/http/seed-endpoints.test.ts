@@ -38,6 +38,7 @@ describe("BroadcastAPIEndpoints", () => {
         sent_count: 450,
         failed_count: 40,
         pending_count: 10,
+        cancelled_count: 0,
         progress_pct: 90,
         processed_pct: 98,
         error_summary: "40 failed: Network timeout",
@@ -84,6 +85,7 @@ describe("BroadcastAPIEndpoints", () => {
       status: "cancelled",
       sent_count: 0,
       pending_count: 3,
+      cancelled_count: 3,
     });
   });
 

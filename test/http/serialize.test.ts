@@ -32,6 +32,7 @@ describe("wire shapes", () => {
       sent_count: 450,
       failed_count: 40,
       pending_count: 10,
+      cancelled_count: 0,
       progress_pct: 90,
       processed_pct: 98,
       error_summary: "40 failed: Network timeout",

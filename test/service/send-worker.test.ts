@@ -153,6 +153,17 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
         await w.settle();
         expect((await w.service.getProgress(b.id))._unsafeUnwrap()).toEqual(afterCancel);
         expect(w.queue.pending()).toEqual([]);
+
+        // Those never sent read as cancelled, not pending forever.
+        const unsent = 12 - w.sender.calls.length;
+        expect(afterCancel.cancelledCount).toBe(unsent);
+        const states = (await w.recipients(b.id)).map((r) => r.state);
+        expect(states.filter((state) => state === "cancelled")).toHaveLength(unsent);
+        expect(states).not.toContain("pending");
+        const listed = async (status: "cancelled" | "pending") =>
+          (await w.service.listRecipients(b.id, { status, limit: 100 }))._unsafeUnwrap().items;
+        expect((await listed("cancelled")).map((r) => r.state)).toEqual(Array(unsent).fill("cancelled"));
+        expect(await listed("pending")).toEqual([]);
       });
     });
   });
