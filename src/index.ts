@@ -1,5 +1,12 @@
 export * from "./core/index.js";
 export type * from "./ports/index.js";
+export {
+  type BroadcastKit,
+  type BroadcastKitOptions,
+  type ConsumableQueue,
+  createBroadcastKit,
+  type WorkerSettings,
+} from "./service/broadcast-kit.js";
 export { createBroadcastService } from "./service/broadcast-service.js";
 export { silentLogger, systemClock } from "./service/defaults.js";
 export {

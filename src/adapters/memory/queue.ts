@@ -17,7 +17,11 @@ export interface MemoryQueueOptions {
    * the system clock). Off by default: tests call `drain()` and move a manual clock.
    */
   readonly autoRun?: boolean;
-  /** Jobs run at once in `autoRun` mode (default 1). */
+  /**
+   * Jobs run at once in `autoRun` mode (default 10). A send job runs as long as its broadcast
+   * sends, so this is how many broadcasts send side by side: with one, a second broadcast would
+   * wait for the first to finish. Broadcasts sharing one sender share its pace.
+   */
   readonly concurrency?: number;
   /** Job ids; `job-1`, `job-2`, … by default. */
   readonly generateId?: () => string;
@@ -69,6 +73,7 @@ interface Entry {
 }
 
 const DEFAULT_MAX_RUNS_PER_DRAIN = 100_000;
+const DEFAULT_CONCURRENCY = 10;
 
 const systemClock: Clock = { now: () => new Date() };
 
@@ -87,7 +92,7 @@ function failureOf(value: unknown): { failed: true; error: unknown } | { failed:
 export function createMemoryQueue(options: MemoryQueueOptions = {}): MemoryQueue {
   const clock = options.clock ?? systemClock;
   const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry, jitter: 0 };
-  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const maxRunsPerDrain = options.maxRunsPerDrain ?? DEFAULT_MAX_RUNS_PER_DRAIN;
   let counter = 0;
   const generateId = options.generateId ?? (() => `job-${++counter}`);

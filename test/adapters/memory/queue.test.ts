@@ -89,8 +89,8 @@ describe("createMemoryQueue", () => {
   });
 
   describe("with autoRun", () => {
-    it("runs jobs by itself, one at a time, and idle() resolves when all are done", async () => {
-      const queue = createMemoryQueue({ autoRun: true });
+    it("runs jobs by itself, one at a time with concurrency 1, and idle() resolves when all are done", async () => {
+      const queue = createMemoryQueue({ autoRun: true, concurrency: 1 });
       let active = 0;
       let maxActive = 0;
       const ran: number[] = [];
@@ -105,6 +105,22 @@ describe("createMemoryQueue", () => {
       await queue.idle();
       expect(ran.sort()).toEqual([1, 2, 3]);
       expect(maxActive).toBe(1);
+      queue.close();
+    });
+
+    it("runs up to ten jobs at once by default: broadcasts send side by side", async () => {
+      const queue = createMemoryQueue({ autoRun: true });
+      let active = 0;
+      let maxActive = 0;
+      queue.consume(async () => {
+        active += 1;
+        maxActive = Math.max(maxActive, active);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        active -= 1;
+      });
+      await Promise.all(Array.from({ length: 12 }, (_, i) => queue.enqueue(job(i + 1))));
+      await queue.idle();
+      expect(maxActive).toBe(10);
       queue.close();
     });
 

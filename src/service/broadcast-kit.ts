@@ -1,0 +1,124 @@
+import type { Clock } from "../ports/clock.js";
+import type { EventSink } from "../ports/events.js";
+import type { Logger } from "../ports/logger.js";
+import type { JobHandler, JobQueue } from "../ports/queue.js";
+import type { MessageSender } from "../ports/sender.js";
+import type { BroadcastStore } from "../ports/store.js";
+import { createBroadcastService } from "./broadcast-service.js";
+import { silentLogger } from "./defaults.js";
+import { guardLogger } from "./guarded-ports.js";
+import { createScheduler, type Scheduler } from "./scheduler.js";
+import { createSendWorker } from "./send-worker.js";
+import { createStatusSignals } from "./status-signals.js";
+import type { BroadcastService, SendWorker, SendWorkerOptions } from "./types.js";
+
+/** A queue this process also consumes: `createMemoryQueue` is one; a durable queue's consumer may be another. */
+export interface ConsumableQueue extends JobQueue {
+  /** Hands every job to `handler` from now on. */
+  consume?(handler: JobHandler): void;
+  /** Stops handing out jobs; waiting jobs stay queued. */
+  close?(): void | Promise<void>;
+}
+
+/** The worker's own settings; its ports come from the kit. */
+export type WorkerSettings = Omit<
+  SendWorkerOptions,
+  "store" | "queue" | "sender" | "clock" | "logger" | "events" | "signals"
+>;
+
+export interface BroadcastKitOptions {
+  readonly store: BroadcastStore;
+  readonly queue: ConsumableQueue;
+  readonly sender: MessageSender;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly events?: EventSink;
+  readonly worker?: WorkerSettings;
+  /** How often due broadcasts start and lost jobs are queued again (default one minute); `false`: never. */
+  readonly scheduler?: { readonly intervalMs?: number } | false;
+  /** How long cancel and pause wait for sends in flight (see `BroadcastServiceOptions`). */
+  readonly settleTimeoutMs?: number;
+}
+
+export interface BroadcastKit {
+  readonly service: BroadcastService;
+  readonly worker: SendWorker;
+  /** `null` when the kit was made with `scheduler: false`. */
+  readonly scheduler: Scheduler | null;
+  /**
+   * Starts consuming send jobs (when the queue can be consumed here), runs a first scheduler tick
+   * at once (so broadcasts a previous process left `sending` are picked up now), then ticks on the
+   * scheduler's interval.
+   */
+  start(): Promise<void>;
+  /**
+   * Stops the scheduler, the queue's consumption, and the worker (sends in flight settle and are
+   * written, unstarted recipients are released and their jobs queued again). Call it on SIGTERM.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: wires the store, queue, sender, clock, logger and events once, so the
+ * service and the worker share them, and this process's worker stops at once when this process's
+ * service cancels or pauses. `createBroadcastService`, `createSendWorker` and `createScheduler`
+ * stay available for hosts that wire things themselves.
+ *
+ * ```ts
+ * const kit = createBroadcastKit({ store, queue: createMemoryQueue({ autoRun: true }), sender });
+ * await kit.start();
+ * process.once("SIGTERM", () => void kit.stop());
+ * ```
+ */
+export function createBroadcastKit(options: BroadcastKitOptions): BroadcastKit {
+  const { store, queue, sender, clock, events } = options;
+  const logger = guardLogger(options.logger ?? silentLogger);
+  const signals = createStatusSignals();
+  const ports = {
+    store,
+    queue,
+    logger,
+    signals,
+    ...(clock === undefined ? {} : { clock }),
+    ...(events === undefined ? {} : { events }),
+  };
+  const service = createBroadcastService({
+    ...ports,
+    ...(options.settleTimeoutMs === undefined ? {} : { settleTimeoutMs: options.settleTimeoutMs }),
+  });
+  const worker = createSendWorker({ ...options.worker, ...ports, sender });
+  const scheduler =
+    options.scheduler === false
+      ? null
+      : createScheduler({
+          service,
+          logger,
+          ...(options.scheduler?.intervalMs === undefined
+            ? {}
+            : { intervalMs: options.scheduler.intervalMs }),
+        });
+  let started = false;
+
+  return {
+    service,
+    worker,
+    scheduler,
+    async start() {
+      if (started) return;
+      started = true;
+      queue.consume?.((job) => worker.handle(job));
+      if (scheduler === null) return;
+      await scheduler.tick();
+      scheduler.start();
+    },
+    async stop() {
+      await scheduler?.stop();
+      // The queue stops handing out jobs first, so the jobs the closing worker queues again wait
+      // for another process instead of coming straight back here; a durable queue's close may
+      // wait for its running jobs, which the worker's close is what ends.
+      const closingQueue = queue.close?.();
+      await worker.close();
+      await closingQueue;
+    },
+  };
+}
