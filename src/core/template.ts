@@ -87,7 +87,7 @@ export function renderParsedTemplate(
 }
 
 /** Placeholders without a default: the ones some recipient must supply. */
-export function requiredVariables(text: string | ParsedTemplate): Set<string> {
-  const { placeholders } = typeof text === "string" ? parseTemplate(text) : text;
+export function requiredVariables(template: string | ParsedTemplate): Set<string> {
+  const { placeholders } = typeof template === "string" ? parseTemplate(template) : template;
   return new Set(placeholders.filter((p) => p.fallback === undefined).map((p) => p.name));
 }
