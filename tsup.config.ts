@@ -5,6 +5,7 @@ export default defineConfig({
     index: "src/index.ts",
     memory: "src/adapters/memory/index.ts",
     testing: "src/testing/index.ts",
+    "testing-conformance": "src/testing/conformance/index.ts",
     http: "src/http/index.ts",
     sqlite: "src/adapters/sqlite/index.ts",
     postgres: "src/adapters/postgres/index.ts",

@@ -10,6 +10,10 @@ export default defineConfig({
       { find: /^broadcastkit$/, replacement: source("./src/index.ts") },
       { find: /^broadcastkit\/memory$/, replacement: source("./src/adapters/memory/index.ts") },
       { find: /^broadcastkit\/testing$/, replacement: source("./src/testing/index.ts") },
+      {
+        find: /^broadcastkit\/testing\/conformance$/,
+        replacement: source("./src/testing/conformance/index.ts"),
+      },
       { find: /^broadcastkit\/http$/, replacement: source("./src/http/index.ts") },
       { find: /^broadcastkit\/sqlite$/, replacement: source("./src/adapters/sqlite/index.ts") },
       { find: /^broadcastkit\/postgres$/, replacement: source("./src/adapters/postgres/index.ts") },

@@ -1,19 +1,31 @@
+import { type Placeholder, scanTemplate, type TemplatePart } from "./template-scanner.js";
 import type { ParseMode, TemplateVariables } from "./types.js";
+
+export type { Placeholder, TemplatePart } from "./template-scanner.js";
 
 /** Telegram's limit for one text message, checked after rendering. */
 export const MAX_MESSAGE_LENGTH = 4096;
 
-/** `{{name}}` or `{{name|default}}`; names are identifiers, defaults are literal template text. */
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|([^}]*))?\}\}/g;
+/**
+ * A template read once: its literal text and placeholders in order. Rendering it for each
+ * recipient then costs only the length of what it writes.
+ */
+export interface ParsedTemplate {
+  readonly parts: readonly TemplatePart[];
+  readonly placeholders: readonly Placeholder[];
+}
 
-export interface Placeholder {
-  readonly name: string;
-  /** `undefined` when the placeholder has no `|default`. */
-  readonly fallback: string | undefined;
+/**
+ * Reads `{{name}}` and `{{name|default}}` placeholders (names are identifiers, defaults are
+ * literal template text) in one pass, in time linear in the text's length whatever it holds.
+ */
+export function parseTemplate(text: string): ParsedTemplate {
+  const parts = scanTemplate(text);
+  return { parts, placeholders: parts.filter((part): part is Placeholder => typeof part !== "string") };
 }
 
 export function placeholdersOf(text: string): Placeholder[] {
-  return [...text.matchAll(PLACEHOLDER)].map((m) => ({ name: m[1] ?? "", fallback: m[2] }));
+  return [...parseTemplate(text).placeholders];
 }
 
 /**
@@ -53,18 +65,29 @@ export function renderTemplate(
   variables: TemplateVariables | null | undefined,
   parseMode?: ParseMode,
 ): string {
-  return text.replace(PLACEHOLDER, (_match, name: string, fallback: string | undefined) => {
-    const value = variables != null && Object.hasOwn(variables, name) ? variables[name] : undefined;
-    if (value === undefined) return fallback ?? "";
-    return escapeForParseMode(String(value), parseMode);
-  });
+  return renderParsedTemplate(parseTemplate(text), variables, parseMode);
+}
+
+/** `renderTemplate` for a template parsed once and rendered for many recipients. */
+export function renderParsedTemplate(
+  template: ParsedTemplate,
+  variables: TemplateVariables | null | undefined,
+  parseMode?: ParseMode,
+): string {
+  let rendered = "";
+  for (const part of template.parts) {
+    if (typeof part === "string") {
+      rendered += part;
+      continue;
+    }
+    const value = variables != null && Object.hasOwn(variables, part.name) ? variables[part.name] : undefined;
+    rendered += value === undefined ? (part.fallback ?? "") : escapeForParseMode(String(value), parseMode);
+  }
+  return rendered;
 }
 
 /** Placeholders without a default: the ones some recipient must supply. */
-export function requiredVariables(text: string): Set<string> {
-  return new Set(
-    placeholdersOf(text)
-      .filter((p) => p.fallback === undefined)
-      .map((p) => p.name),
-  );
+export function requiredVariables(template: string | ParsedTemplate): Set<string> {
+  const { placeholders } = typeof template === "string" ? parseTemplate(template) : template;
+  return new Set(placeholders.filter((p) => p.fallback === undefined).map((p) => p.name));
 }

@@ -3,6 +3,7 @@ import { type BroadcastError, storageError, type ValidationIssue, validationErro
 import { createBroadcastSchema, toValidationIssues } from "../core/schemas.js";
 import type { Broadcast, BroadcastMessage, NewRecipient } from "../core/types.js";
 import type { NewBroadcast, RecipientSource } from "../ports/store.js";
+import { RECIPIENTS_PER_TURN, yieldToEventLoop } from "./event-loop.js";
 import { type RecipientChecker, recipientChecker } from "./recipient-checker.js";
 import type { ServiceDeps } from "./service-deps.js";
 
@@ -54,19 +55,23 @@ function parseHeader(input: unknown, now: Date): Result<NewBroadcast, Validation
   });
 }
 
-/** An array is checked whole before the store sees it, so every bad row is reported at once. */
-function checkAll(
+/**
+ * An array is checked whole before the store sees it, so every bad row is reported at once. The
+ * event loop turns every `RECIPIENTS_PER_TURN` recipients: one large request never holds up the
+ * others for long.
+ */
+async function checkAll(
   list: readonly unknown[],
   checker: RecipientChecker,
-): Result<NewRecipient[], ValidationIssue[]> {
+): Promise<Result<NewRecipient[], ValidationIssue[]>> {
   const accepted: NewRecipient[] = [];
   const issues: ValidationIssue[] = [];
-  for (const input of list) {
-    checker.check(input).match(
+  for (let at = 0; at < list.length && issues.length < MAX_REPORTED_ISSUES; at++) {
+    if (at > 0 && at % RECIPIENTS_PER_TURN === 0) await yieldToEventLoop();
+    checker.check(list[at]).match(
       (recipient) => accepted.push(recipient),
       (refused) => issues.push(...refused),
     );
-    if (issues.length >= MAX_REPORTED_ISSUES) break;
   }
   if (issues.length < MAX_REPORTED_ISSUES) issues.push(...checker.finish());
   return issues.length === 0 ? ok(accepted) : err(issues.slice(0, MAX_REPORTED_ISSUES));
@@ -75,7 +80,8 @@ function checkAll(
 /**
  * A stream is checked as the store reads it; the first bad row throws inside the store's read, so
  * the store abandons the insert. The refusal is also kept here, in case the store wraps what it
- * rethrows.
+ * rethrows. The store reads it as an async iterable that lets the event loop turn every
+ * `RECIPIENTS_PER_TURN` recipients, even when the host's source is synchronous.
  */
 function checkedStream(source: RecipientInput, checker: RecipientChecker) {
   let refusal: RecipientsRefused | undefined;
@@ -91,16 +97,23 @@ function checkedStream(source: RecipientInput, checker: RecipientChecker) {
     refusal = new RecipientsRefused(late);
     throw refusal;
   };
-  const recipients: RecipientSource =
-    Symbol.asyncIterator in source
-      ? (async function* () {
-          for await (const input of source) yield step(input);
-          end();
-        })()
-      : (function* () {
-          for (const input of source) yield step(input);
-          end();
-        })();
+  async function* checked(): AsyncGenerator<NewRecipient> {
+    let count = 0;
+    if (Symbol.asyncIterator in source) {
+      for await (const input of source) {
+        yield step(input);
+        if (++count % RECIPIENTS_PER_TURN === 0) await yieldToEventLoop();
+      }
+    } else {
+      // for...of, not for await, which would also await the promises a synchronous source yields.
+      for (const input of source) {
+        yield step(input);
+        if (++count % RECIPIENTS_PER_TURN === 0) await yieldToEventLoop();
+      }
+    }
+    end();
+  }
+  const recipients: RecipientSource = checked();
   return { recipients, refusal: () => refusal };
 }
 
@@ -121,9 +134,12 @@ export function createBroadcast(deps: ServiceDeps, input: unknown): ResultAsync<
   }
   const checker = recipientChecker(header.value.message);
   if (Array.isArray(source)) {
-    const checked = checkAll(source, checker);
-    if (checked.isErr()) return errAsync(validationError(checked.error));
-    return insert(deps, header.value, checked.value, () => undefined);
+    const broadcast = header.value;
+    return ResultAsync.fromSafePromise(checkAll(source, checker)).andThen((checked) =>
+      checked.isErr()
+        ? errAsync(validationError(checked.error))
+        : insert(deps, broadcast, checked.value, () => undefined),
+    );
   }
   const stream = checkedStream(source, checker);
   return insert(deps, header.value, stream.recipients, stream.refusal);

@@ -1,7 +1,12 @@
 import { err, ok, type Result } from "neverthrow";
 import type { ValidationIssue } from "../core/errors.js";
 import { newRecipientSchema, toValidationIssues } from "../core/schemas.js";
-import { MAX_MESSAGE_LENGTH, placeholdersOf, renderTemplate, requiredVariables } from "../core/template.js";
+import {
+  MAX_MESSAGE_LENGTH,
+  parseTemplate,
+  renderParsedTemplate,
+  requiredVariables,
+} from "../core/template.js";
 import type { BroadcastMessage, ChatId, NewRecipient, RecipientId } from "../core/types.js";
 
 /**
@@ -158,15 +163,17 @@ function copyInto<T extends Float64Array<ArrayBuffer> | Uint16Array<ArrayBuffer>
 }
 
 export function recipientChecker(message: BroadcastMessage): RecipientChecker {
-  const unsupplied = requiredVariables(message.text);
-  const templated = placeholdersOf(message.text).length > 0;
+  // Parsed once: each recipient then costs a render, linear in what it writes.
+  const template = parseTemplate(message.text);
+  const unsupplied = requiredVariables(template);
+  const templated = template.placeholders.length > 0;
   const seenIds = new FirstSeen();
   const seenChats = new FirstSeen();
   let index = 0;
 
   const renderingIssues = (recipient: NewRecipient, path: string): ValidationIssue[] => {
     if (!templated) return [];
-    const rendered = renderTemplate(message.text, recipient.variables, message.parseMode);
+    const rendered = renderParsedTemplate(template, recipient.variables, message.parseMode);
     if (rendered.length > MAX_MESSAGE_LENGTH) {
       const tooLong = `the message is ${rendered.length} characters for this recipient; at most ${MAX_MESSAGE_LENGTH}`;
       return [{ path, message: tooLong }];

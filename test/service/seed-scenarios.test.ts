@@ -53,6 +53,7 @@ describe.each(storeFactories)("seed scenarios on the $name store", (factory) => 
         sentCount: 450,
         failedCount: 40,
         pendingCount: 10,
+        cancelledCount: 0,
         progressPct: 90,
         processedPct: 98,
         errorSummary: "40 failed: Network timeout",

@@ -1,29 +1,52 @@
-import type { Api } from "grammy";
 import type { TelegramErrorAnswer, TelegramResponseParameters } from "../../core/telegram-errors.js";
+import type { ParseMode } from "../../core/types.js";
 import { describeError, networkReason } from "./redact.js";
 import type { Transport, TransportAnswer } from "./transport.js";
 import { withTimeout } from "./transport.js";
 
-/** What the sender needs of a grammY `Api` (`bot.api`): its `sendMessage`, and its token for redaction. */
-export type GrammyApi = Pick<Api, "sendMessage"> & { readonly token?: string };
+/** The options of `sendMessage` the sender sets. */
+export interface GrammySendOptions {
+  readonly parse_mode?: ParseMode;
+  readonly allow_paid_broadcast?: boolean;
+}
 
-type GrammySignal = Parameters<GrammyApi["sendMessage"]>[3];
+/**
+ * The signal the sender passes is a standard `AbortSignal`; grammY types its parameter with the
+ * abort-controller polyfill's class. This is what the two have in common, so that `bot.api` fits.
+ */
+export interface GrammyAbortSignal {
+  readonly aborted: boolean;
+}
+
+/**
+ * What the sender needs of a grammY `Api` (`bot.api`): its `sendMessage`, and its token for
+ * redaction. Written by shape, so that neither this package's code nor its type declarations
+ * import grammY: a host that does not use it needs neither the package nor its types.
+ */
+export interface GrammyApi {
+  sendMessage(
+    chatId: number | string,
+    text: string,
+    other?: GrammySendOptions,
+    signal?: GrammyAbortSignal,
+  ): Promise<{ readonly message_id: number }>;
+  readonly token?: string;
+}
 
 /**
  * `sendMessage` through a host's grammY `Api`, so its transformers (auto-retry, throttler, …) and
- * client options apply. grammY is only a type here: errors are recognised by their shape, which
- * also works when the host's grammY is another copy than the one this package would import.
+ * client options apply. Nothing of grammY is imported: the `Api` and its errors are recognised by
+ * their shape, which also works whichever copy or version of grammY the host has.
  */
 export function createGrammyTransport(api: GrammyApi, timeoutMs: number): Transport {
   return {
     async sendMessage(call) {
-      const other = {
+      const other: GrammySendOptions = {
         ...(call.parseMode === undefined ? {} : { parse_mode: call.parseMode }),
         ...(call.paidBroadcast ? { allow_paid_broadcast: true } : {}),
       };
       const outcome = await withTimeout(timeoutMs, (signal) =>
-        // grammY types its signal with the abort-controller polyfill; the standard one works at run time.
-        api.sendMessage(call.chatId, call.text, other, signal as GrammySignal),
+        api.sendMessage(call.chatId, call.text, other, signal),
       );
       if (outcome.type === "done") {
         const { message_id } = outcome.value;

@@ -9,7 +9,7 @@ export {
   type TelegramErrorAnswer,
   type TelegramResponseParameters,
 } from "../../core/telegram-errors.js";
-export type { GrammyApi } from "./grammy-transport.js";
+export type { GrammyAbortSignal, GrammyApi, GrammySendOptions } from "./grammy-transport.js";
 export { createMemoryRateLimiter } from "./memory-rate-limiter.js";
 export {
   type Answered,
@@ -21,7 +21,7 @@ export {
   type TelegramLimits,
   type TelegramRateLimiter,
 } from "./rate-limiter.js";
-export { type RedisRateLimiterOptions, redisRateLimiter } from "./redis-rate-limiter.js";
+export { type RedisClient, type RedisRateLimiterOptions, redisRateLimiter } from "./redis-rate-limiter.js";
 export {
   createTelegramSender,
   DEFAULT_TIMEOUT_MS,

@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import type { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { ChatId } from "../../core/types.js";
 import { createMemoryRateLimiter } from "./memory-rate-limiter.js";
@@ -11,9 +10,19 @@ import {
   type TelegramRateLimiter,
 } from "./rate-limiter.js";
 
+/**
+ * What the limiter calls of an ioredis client (`new Redis(...)` is one), written by shape so that
+ * the type declarations do not import ioredis: a host that does not use Redis needs neither the
+ * package nor its types. rate-limiter-flexible is handed the same client.
+ */
+export interface RedisClient {
+  eval(script: string, numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  pttl(key: string): Promise<number>;
+}
+
 export interface RedisRateLimiterOptions {
   /** An ioredis client; the limiter never closes it. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /**
    * Prefix of every key. Processes sending for the same bot must share it (default
    * `broadcastkit:telegram:<bot id>`); two bots must not.

@@ -1,4 +1,4 @@
 import { createMemoryStore } from "broadcastkit/memory";
-import { describeStoreConformance } from "broadcastkit/testing";
+import { describeStoreConformance } from "broadcastkit/testing/conformance";
 
 describeStoreConformance("memory", () => createMemoryStore());

@@ -1,4 +1,4 @@
-import { describeStoreConformance } from "broadcastkit/testing";
+import { describeStoreConformance } from "broadcastkit/testing/conformance";
 import { closePostgresStore, freshPostgresStore } from "../../support/postgres.js";
 
 describeStoreConformance("PostgreSQL, a schema of its own per test", freshPostgresStore, {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSqliteStore, type SqliteStore } from "broadcastkit/sqlite";
-import { describeStoreConformance } from "broadcastkit/testing";
+import { describeStoreConformance } from "broadcastkit/testing/conformance";
 import { afterAll } from "vitest";
 
 const directory = mkdtempSync(join(tmpdir(), "bk-sqlite-conformance-"));

@@ -1,14 +1,14 @@
 import { describe } from "vitest";
-import { describeBroadcasts } from "./conformance/broadcasts.js";
-import { describeClaims } from "./conformance/claims.js";
-import { type MakeStore, type StoreConformanceOptions, useFreshStore } from "./conformance/fixtures.js";
-import { describeLeases } from "./conformance/leases.js";
-import { describeOutcomes } from "./conformance/outcomes.js";
-import { describeProperties } from "./conformance/properties.js";
-import { describeRecipients } from "./conformance/recipients.js";
-import { describeReset } from "./conformance/reset.js";
+import { describeBroadcasts } from "./broadcasts.js";
+import { describeClaims } from "./claims.js";
+import { type MakeStore, type StoreConformanceOptions, useFreshStore } from "./fixtures.js";
+import { describeLeases } from "./leases.js";
+import { describeOutcomes } from "./outcomes.js";
+import { describeProperties } from "./properties.js";
+import { describeRecipients } from "./recipients.js";
+import { describeReset } from "./reset.js";
 
-export type { MakeStore, StoreConformanceOptions } from "./conformance/fixtures.js";
+export type { MakeStore, StoreConformanceOptions } from "./fixtures.js";
 
 /**
  * Declares a vitest suite that checks every promise of the `BroadcastStore` port (see
@@ -25,7 +25,7 @@ export type { MakeStore, StoreConformanceOptions } from "./conformance/fixtures.
  *
  * ```ts
  * // test/my-store.conformance.test.ts
- * import { describeStoreConformance } from "broadcastkit/testing";
+ * import { describeStoreConformance } from "broadcastkit/testing/conformance";
  * import { createMyStore } from "../src/my-store.js";
  *
  * describeStoreConformance(
