@@ -16,7 +16,7 @@ import type {
  *
  * A store keeps the broadcasts, their recipients and their counters, and makes each method below
  * **one atomic step**: another caller sees the state before it or after it, never in between.
- * `describeStoreConformance` (from `broadcastkit/testing`) checks every promise made here; a host's
+ * `describeStoreConformance` (from `broadcastkit/testing/conformance`) checks every promise made here; a host's
  * own store passes the same suite.
  *
  * ## Failures

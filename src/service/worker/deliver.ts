@@ -7,7 +7,12 @@ import {
   type SendResult,
 } from "../../core/outcome.js";
 import type { RandomSource, RetryPolicy } from "../../core/retry-policy.js";
-import { MAX_MESSAGE_LENGTH, placeholdersOf, renderTemplate } from "../../core/template.js";
+import {
+  MAX_MESSAGE_LENGTH,
+  type ParsedTemplate,
+  parseTemplate,
+  renderParsedTemplate,
+} from "../../core/template.js";
 import type { Broadcast, ChatId, ParseMode } from "../../core/types.js";
 import type { Clock } from "../../ports/clock.js";
 import type { Logger } from "../../ports/logger.js";
@@ -30,15 +35,17 @@ export interface BatchMessage {
   readonly broadcastId: number;
   readonly text: string;
   readonly parseMode: ParseMode | undefined;
-  /** Without placeholders every recipient gets `text` as it is: no rendering. */
-  readonly templated: boolean;
+  /** Parsed once per run; `null` without placeholders: every recipient gets `text` as it is. */
+  readonly template: ParsedTemplate | null;
   /** The run's start, for outcomes that schedule nothing. */
   readonly now: Date;
 }
 
 export function batchMessage(broadcast: Broadcast, now: Date): BatchMessage {
   const { text, parseMode } = broadcast.message;
-  return { broadcastId: broadcast.id, text, parseMode, templated: placeholdersOf(text).length > 0, now };
+  const parsed = parseTemplate(text);
+  const template = parsed.placeholders.length > 0 ? parsed : null;
+  return { broadcastId: broadcast.id, text, parseMode, template, now };
 }
 
 /** The message itself was refused: nobody else should get it until an admin looks. */
@@ -78,8 +85,8 @@ export function prepare(
       kind: "permanent",
     };
   }
-  const text = batch.templated
-    ? renderTemplate(batch.text, recipient.variables, batch.parseMode)
+  const text = batch.template
+    ? renderParsedTemplate(batch.template, recipient.variables, batch.parseMode)
     : batch.text;
   if (text.length > MAX_MESSAGE_LENGTH) {
     return {
