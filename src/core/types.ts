@@ -41,7 +41,10 @@ export interface BroadcastMessage {
   readonly parseMode?: ParseMode;
 }
 
-/** Why a broadcast is paused; `null` when it is not. */
+/**
+ * Why a broadcast is paused; `null` when it is not. A `content_refused` description is normalised
+ * like a failure description (`normalizeDescription`) when the pause is decided.
+ */
 export type PauseReason =
   | { readonly type: "manual" }
   | { readonly type: "content_refused"; readonly description: string }
