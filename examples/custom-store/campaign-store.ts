@@ -102,6 +102,16 @@ interface LoggedFailure {
 }
 
 const json = (value: unknown): string => JSON.stringify(value);
+
+/**
+ * Error texts and variable names are data: keep them in a `Map`, or in an object without a
+ * prototype, never in `{}`, where `constructor` reads back as a function and `__proto__` vanishes.
+ */
+const countsOf = (text: string): Map<string, number> =>
+  new Map(Object.entries(JSON.parse(text) as Record<string, number>));
+const countsJson = (counts: Map<string, number>): string =>
+  json(Object.assign(Object.create(null) as object, Object.fromEntries(counts)));
+const parseData = (text: string) => Object.assign(Object.create(null) as object, JSON.parse(text));
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 const ms = (value: Date | null): number | null => (value === null ? null : value.getTime());
 
@@ -116,7 +126,7 @@ function toBroadcast(row: CampaignRow): Broadcast {
     totalRecipients: row.total,
     sentCount: row.delivered,
     failedCount: row.failed,
-    errorCounts: JSON.parse(row.failures) as Record<string, number>,
+    errorCounts: parseData(row.failures) as Record<string, number>,
     errorLog: log.map((e) => ({ recipientId: e.recipient_id, error: e.error, timestamp: new Date(e.at) })),
     pauseReason: row.paused_because === null ? null : JSON.parse(row.paused_because),
     createdAt: new Date(row.created_ms),
@@ -132,7 +142,7 @@ function toRecipient(row: DeliveryRow): Recipient {
     broadcastId: row.campaign_id,
     recipientId: JSON.parse(row.recipient) as number | string,
     chatId: JSON.parse(row.chat) as number | string,
-    variables: row.vars === null ? null : JSON.parse(row.vars),
+    variables: row.vars === null ? null : parseData(row.vars),
     state: row.state,
     attempts: row.tries,
     lastError: row.error,
@@ -347,7 +357,7 @@ export function createCampaignStore(db: Database): BroadcastStore {
           return db.transaction((): RecordOutcomesResult => {
             const row = campaign(request.broadcastId);
             if (row === undefined) return { type: "not_found" };
-            const counts = JSON.parse(row.failures) as Record<string, number>;
+            const counts = countsOf(row.failures);
             const log = JSON.parse(row.failure_log) as LoggedFailure[];
             let delivered = 0;
             let failed = 0;
@@ -366,7 +376,7 @@ export function createCampaignStore(db: Database): BroadcastStore {
                 sql = "state = 'failed', tries = @tries, error = @error, error_kind = @kind, retry_ms = NULL";
                 values = { tries: o.attempts, error: o.error, kind: o.kind };
                 failed += 1;
-                counts[o.error] = (counts[o.error] ?? 0) + 1;
+                counts.set(o.error, (counts.get(o.error) ?? 0) + 1);
                 log.push({ recipient_id: o.recipientId, error: o.error, at: request.now.getTime() });
               } else if (o.type === "retry") {
                 sql = "tries = @tries, error = @error, error_kind = @kind, retry_ms = @retry";
@@ -395,7 +405,7 @@ export function createCampaignStore(db: Database): BroadcastStore {
             ).run(
               delivered,
               failed,
-              json(counts),
+              countsJson(counts),
               json(kept === 0 ? [] : log.slice(-kept)),
               request.broadcastId,
             );
@@ -463,11 +473,12 @@ export function createCampaignStore(db: Database): BroadcastStore {
             }
             if (!request.allowedFrom.includes(row.state))
               return { type: "status_changed", actual: row.state };
-            const counts = JSON.parse(row.failures) as Record<string, number>;
+            const counts = countsOf(row.failures);
             for (const { error } of failedRows) {
               const text = error ?? "";
-              counts[text] = (counts[text] ?? 0) - 1;
-              if ((counts[text] ?? 0) <= 0) delete counts[text];
+              const left = (counts.get(text) ?? 0) - 1;
+              if (left > 0) counts.set(text, left);
+              else counts.delete(text);
             }
             db.prepare(
               `UPDATE campaign_deliveries SET state = 'pending', tries = 0, retry_ms = NULL
@@ -475,7 +486,7 @@ export function createCampaignStore(db: Database): BroadcastStore {
             ).run(row.id);
             db.prepare("UPDATE campaigns SET failed = max(0, failed - ?), failures = ? WHERE id = ?").run(
               failedRows.length,
-              json(counts),
+              countsJson(counts),
               row.id,
             );
             const updated = compareAndSet(row.id, row.state, request.patch);

@@ -66,7 +66,11 @@ export interface Broadcast {
   readonly totalRecipients: number;
   readonly sentCount: number;
   readonly failedCount: number;
-  /** Failed recipients per error text; adds up to `failedCount` (except after a manual `updateProgress`). */
+  /**
+   * Failed recipients per error text; adds up to `failedCount` (except after a manual
+   * `updateProgress`). Keyed by data: stores hand it out without a prototype, so read it with
+   * `Object.entries` or `Object.hasOwn`.
+   */
   readonly errorCounts: Readonly<Record<string, number>>;
   /** Newest last, bounded: only the newest entries are kept. */
   readonly errorLog: readonly ErrorLogEntry[];

@@ -29,6 +29,16 @@ import type {
  * only by the store, in the same atomic step as the recipient states they count, so that
  * `sent + failed + pending = total` holds at every moment and reading progress never counts rows.
  *
+ * ## Text is data
+ * Error descriptions, message texts, creators, recipient and message ids and variable names and
+ * values come back exactly as given, whatever they say: `__proto__`, `constructor`, SQL, JSON,
+ * quotes, backslashes, emoji, RTL marks; `1` and `"1"` stay apart. Anything keyed by such text
+ * (per-error counts, variables) lives in a `Map` or an object without a prototype, including when
+ * read back from JSON, so no key reads an inherited function nor vanishes into the prototype.
+ * Strings arrive well-formed: failure descriptions through `normalizeDescription` (no NUL, no
+ * lone surrogate, at most `MAX_DESCRIPTION_LENGTH` units), client text through the service's
+ * validation. A store may refuse (throw) an ill-formed one up front, never fail halfway.
+ *
  * ## Leases (claims)
  * A worker claims pending recipients before sending to them. Each claim gets an **epoch**: a
  * number larger than every epoch issued before for that broadcast (a fencing token). The claim

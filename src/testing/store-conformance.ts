@@ -2,6 +2,7 @@ import { describe } from "vitest";
 import { describeBroadcasts } from "./conformance/broadcasts.js";
 import { describeClaims } from "./conformance/claims.js";
 import { type MakeStore, type StoreConformanceOptions, useFreshStore } from "./conformance/fixtures.js";
+import { describeHostileStrings } from "./conformance/hostile.js";
 import { describeLeases } from "./conformance/leases.js";
 import { describeOutcomes } from "./conformance/outcomes.js";
 import { describeProperties } from "./conformance/properties.js";
@@ -17,7 +18,9 @@ export type { MakeStore, StoreConformanceOptions } from "./conformance/fixtures.
  * increasing epochs, lease expiry, renewal and takeover, activity reads for recovery, stale writes
  * refused with `lease_lost`, counters
  * that always add up, the bounded error log, manual-retry resets, and exact round-trips of
- * 52-bit chat ids, `@channel` names, `1` versus `"1"` and SQL-looking text.
+ * 52-bit chat ids, `@channel` names, `1` versus `"1"` and hostile text: error descriptions, message
+ * texts, ids and variable names such as `__proto__` or `constructor`, SQL- and JSON-looking text,
+ * quotes, backslashes, emoji and RTL marks, with error counts, log and summary adding up exactly.
  *
  * `makeStore` must give a fresh, empty store for every test (a new database, or the same one
  * truncated); `options.close` releases it after the test. The suite passes every time in as data,
@@ -50,6 +53,7 @@ export function describeStoreConformance(
     describeOutcomes(ctx);
     describeLeases(ctx);
     describeReset(ctx);
+    describeHostileStrings(ctx);
     describeProperties(ctx);
   });
 }

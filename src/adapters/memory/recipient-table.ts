@@ -43,11 +43,18 @@ export function emptyColumns(): RecipientColumns {
   return { recipientIds: [], chatIds: [], variables: new Map() };
 }
 
+/**
+ * A copy of a recipient's variables without a prototype: their names are the host's data, so a
+ * name such as `constructor` reads back as the value given, never as an inherited function.
+ */
+const copyVariables = (variables: TemplateVariables): TemplateVariables =>
+  Object.assign(Object.create(null) as Record<string, string | number | boolean>, variables);
+
 export function appendRecipient(columns: RecipientColumns, recipient: NewRecipient): void {
   const index = columns.recipientIds.length;
   columns.recipientIds.push(recipient.recipientId);
   columns.chatIds.push(recipient.chatId);
-  if (recipient.variables !== undefined) columns.variables.set(index, { ...recipient.variables });
+  if (recipient.variables !== undefined) columns.variables.set(index, copyVariables(recipient.variables));
 }
 
 /**
@@ -159,7 +166,7 @@ export class RecipientTable {
       broadcastId,
       recipientId: this.recipientIds[index]!,
       chatId: this.chatIds[index]!,
-      variables: variables === undefined ? null : { ...variables },
+      variables: variables === undefined ? null : copyVariables(variables),
       state: STATE_NAMES[this.state[index]!]!,
       attempts: this.attempts[index]!,
       lastError: this.errorText(index),
@@ -177,7 +184,7 @@ export class RecipientTable {
       broadcastId,
       recipientId: this.recipientIds[index]!,
       chatId: this.chatIds[index]!,
-      variables: variables === undefined ? null : { ...variables },
+      variables: variables === undefined ? null : copyVariables(variables),
       state: STATE_NAMES[this.state[index]!]!,
       attempts: this.attempts[index]!,
       lastError: this.errorText(index),

@@ -21,6 +21,7 @@ import type {
 } from "../../ports/store.js";
 import { encodeId, encodeJson, encodeMessageId, splitChatId } from "../sql-shared/codec.js";
 import { decodeCursor, encodeCursor } from "../sql-shared/cursor.js";
+import { errorCountsJson } from "../sql-shared/data-record.js";
 import { batchEffect, effectiveLogLimit, mergeErrorCounts } from "../sql-shared/outcomes.js";
 import { type PatchColumn, patchColumns, patchShape } from "../sql-shared/patch.js";
 import {
@@ -436,7 +437,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
                 broadcastId,
                 effect.sentDelta,
                 effect.failedDelta,
-                JSON.stringify(effect.errorCountDelta),
+                errorCountsJson(effect.errorCountDelta),
                 JSON.stringify(effect.logEntries),
                 effectiveLogLimit(request.errorLogLimit, logCap),
               ]);
@@ -475,16 +476,16 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         if (retriable === 0)
           return { type: "reset", broadcast: asBroadcast(current), retriedCount: 0, skippedCount };
         if (!request.allowedFrom.includes(status)) return { type: "status_changed", actual: status };
-        const lowered: Record<string, number> = {};
+        const lowered = new Map<string, number>();
         const errors = await run<{ error: string | null; n: number }>(
           client,
           includePermanent ? "failedErrorsAll" : "failedErrors",
           [broadcastId],
         );
-        for (const { error, n } of errors.rows) lowered[error ?? ""] = -n;
+        for (const { error, n } of errors.rows) lowered.set(error ?? "", -n);
         const reset = await run(client, includePermanent ? "resetFailedAll" : "resetFailed", [broadcastId]);
         const retriedCount = reset.rowCount ?? 0;
-        const counts = mergeErrorCounts(asBroadcast(current).errorCounts, lowered);
+        const counts = mergeErrorCounts(current.error_counts, lowered);
         const columns = patchColumns(request.patch);
         const text = casStatement(
           columns,
@@ -495,7 +496,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           broadcastId,
           status,
           retriedCount,
-          JSON.stringify(counts),
+          errorCountsJson(counts),
           ...columns.map((c) => c.value),
         ]);
         const row = updated.rows[0];

@@ -8,7 +8,6 @@ import type {
   NewRecipient,
   Page,
   Recipient,
-  TemplateVariables,
 } from "../../core/types.js";
 import type {
   BroadcastActivity,
@@ -35,9 +34,11 @@ import {
   encodeJson,
   encodeMessageId,
   joinChatId,
+  parseVariables,
   splitChatId,
 } from "../sql-shared/codec.js";
 import { decodeCursor, encodeCursor } from "../sql-shared/cursor.js";
+import { errorCountsJson } from "../sql-shared/data-record.js";
 import {
   appendToErrorLog,
   batchEffect,
@@ -113,7 +114,7 @@ function claimedRecipient(broadcastId: number, row: ClaimedRow): ClaimedRecipien
     broadcastId,
     recipientId: decodeRecipientId(recipientId),
     chatId: typeof chat === "number" ? joinChatId(chat, null) : joinChatId(null, chat),
-    variables: variables === null ? null : (JSON.parse(variables) as TemplateVariables),
+    variables: parseVariables(variables),
     state: "pending",
     attempts,
     lastError,
@@ -439,7 +440,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
                 effect.logEntries,
                 limit,
               );
-        s.setErrors.run(JSON.stringify(counts), JSON.stringify(log), broadcastId);
+        s.setErrors.run(errorCountsJson(counts), JSON.stringify(log), broadcastId);
       }
       s.forgetFreshLease.run(broadcastId, epoch);
       const row = s.addCounts.get(effect.sentDelta, effect.failedDelta, broadcastId)!;
@@ -471,13 +472,13 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       return { type: "reset", broadcast: toBroadcast(current, jsonText), retriedCount: 0, skippedCount };
     }
     if (!request.allowedFrom.includes(status)) return { type: "status_changed", actual: status };
-    const lowered: Record<string, number> = {};
+    const lowered = new Map<string, number>();
     for (const { error, n } of (includePermanent ? s.failedErrorsAll : s.failedErrors).all(broadcastId)) {
-      lowered[error ?? ""] = -n;
+      lowered.set(error ?? "", -n);
     }
     const retriedCount = (includePermanent ? s.resetFailedAll : s.resetFailed).run(broadcastId).changes;
     const counts = mergeErrorCounts(JSON.parse(String(current.error_counts)), lowered);
-    s.lowerFailed.run(retriedCount, JSON.stringify(counts), broadcastId);
+    s.lowerFailed.run(retriedCount, errorCountsJson(counts), broadcastId);
     const updated = compareAndSet(broadcastId, status, request.patch);
     if (updated.type !== "updated") throw new Error("broadcast changed inside its own transaction");
     return { type: "reset", broadcast: updated.broadcast, retriedCount, skippedCount };
