@@ -109,8 +109,7 @@ const json = (value: unknown): string => JSON.stringify(value);
  */
 const countsOf = (text: string): Map<string, number> =>
   new Map(Object.entries(JSON.parse(text) as Record<string, number>));
-const countsJson = (counts: Map<string, number>): string =>
-  json(Object.assign(Object.create(null) as object, Object.fromEntries(counts)));
+const countsJson = (counts: Map<string, number>): string => json(Object.fromEntries(counts));
 const parseData = (text: string) => Object.assign(Object.create(null) as object, JSON.parse(text));
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 const ms = (value: Date | null): number | null => (value === null ? null : value.getTime());
@@ -369,7 +368,9 @@ export function createCampaignStore(db: Database): BroadcastStore {
               let sql: string;
               let values: Record<string, unknown> = {};
               if (o.type === "delivered") {
-                sql = "state = 'sent', tries = @tries, message = @message, retry_ms = NULL";
+                // Delivered: an error from an earlier attempt no longer describes the recipient.
+                sql =
+                  "state = 'sent', tries = @tries, message = @message, retry_ms = NULL, error = NULL, error_kind = NULL";
                 values = { tries: o.attempts, message: o.messageId === null ? null : json(o.messageId) };
                 delivered += 1;
               } else if (o.type === "failed") {

@@ -93,6 +93,7 @@ export interface Recipient {
   readonly state: RecipientState;
   /** Attempts in the current pass; a manual retry starts a new pass at 0. */
   readonly attempts: number;
+  /** The error of the latest failed attempt; cleared once the recipient is delivered. */
   readonly lastError: string | null;
   readonly lastErrorKind: FailureKind | null;
   /** A pending recipient waiting for its next attempt; it still counts as pending. */

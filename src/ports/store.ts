@@ -100,7 +100,8 @@ export interface BroadcastStore {
 
   /**
    * Records the outcomes of one claimed batch in one atomic step: recipient states, attempts,
-   * errors, message ids and migrated chat ids; `sentCount`, `failedCount`, `errorCounts` and the
+   * errors, message ids and migrated chat ids (a delivery clears the recipient's last error and its
+   * kind: an earlier attempt's error no longer describes it; a release keeps them); `sentCount`, `failedCount`, `errorCounts` and the
    * error log (one entry per newly failed recipient, newest last, only the newest
    * `errorLogLimit` kept); the leases are released. Refused whole with `lease_lost` when any of the
    * recipients is no longer held under `epoch`.

@@ -150,6 +150,12 @@ export class RecipientTable {
     this.lastErrorKind[index] = KIND_CODES[kind];
   }
 
+  /** A delivery ends the recipient's story: an error from an earlier attempt no longer describes it. */
+  clearError(index: number): void {
+    this.lastError[index] = NO_ERROR;
+    this.lastErrorKind[index] = 0;
+  }
+
   errorText(index: number): string | null {
     const code = this.lastError[index]!;
     return code === NO_ERROR ? null : this.errorTexts[code]!;

@@ -354,6 +354,7 @@ function apply(record: BroadcastRecord, index: number, outcome: RecipientOutcome
     case "delivered":
       table.state[index] = SENT;
       table.messageIds[index] = outcome.messageId;
+      table.clearError(index);
       table.nextAttemptAt[index] = Number.NaN;
       record.sentCount += 1;
       break;
