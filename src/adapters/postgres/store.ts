@@ -47,7 +47,14 @@ export interface PostgresStoreSettings {
 
 export type PostgresStoreOptions = PostgresStoreSettings &
   (
-    | { /** A pool the host owns; `close()` leaves it open. */ readonly pool: Pool }
+    | {
+        /**
+         * A pool the host owns; `close()` leaves it open. Give it an 'error' listener, as pg asks
+         * of every pool: a connection that dies while idle in the pool is reported there, and
+         * without a listener Node throws it. The store listens to the clients it checks out.
+         */
+        readonly pool: Pool;
+      }
     | {
         /** The store opens (and `close()` ends) its own pool. */
         readonly connectionString: string;
@@ -144,7 +151,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     "pool" in options
       ? options.pool
       : new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
-  // An idle connection that dies emits 'error' on the pool; the next query reports the failure.
+  // An idle connection that dies emits 'error' on the pool; the next query reports the failure. A
+  // pool the host gives is the host's to listen to, as pg asks of every pool's owner.
   if (owned) pool.on("error", () => undefined);
   const tables: TableNames = tableNames(options.schema ?? "public");
   const sql: PostgresStatements = statements(tables);
@@ -153,14 +161,42 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   let ready: Promise<void> | null = options.migrate === false ? Promise.resolve() : null;
   const casSql = new Map<string, string>();
 
-  const migrateNow = async (): Promise<number[]> => {
-    const client = await pool.connect();
+  /**
+   * A pooled client for one transaction. While a client is checked out, the pool no longer listens
+   * to its 'error' event, and a backend terminated between two statements (a failover, a restart,
+   * a network reset) emits one: unheard, Node would throw it and kill the process. Listening here
+   * turns the loss into what it should be, a rejection of the call (pg fails the statement in flight
+   * and every later one), and marks the client broken so that it is discarded (`release(true)`)
+   * instead of going back to the pool. Statements outside transactions go through `pool.query`,
+   * which listens for the time of its statement; an idle client's loss is reported on the pool.
+   */
+  async function checkedOut<T>(work: (client: PoolClient, markBroken: () => void) => Promise<T>): Promise<T> {
+    let broken = false;
+    const markBroken = () => {
+      broken = true;
+    };
+    // The callback form, so the listener is on before anything else runs: a new connection's
+    // "ready" and its termination can arrive in one read, before a promise's continuation would.
+    const client = await new Promise<PoolClient>((resolve, reject) => {
+      pool.connect((error, connected) => {
+        if (error || connected === undefined) {
+          reject(error ?? new Error("pg pool handed out no client"));
+          return;
+        }
+        connected.on("error", markBroken);
+        resolve(connected);
+      });
+    });
     try {
-      return await migratePostgres(client, tables);
+      return await work(client, markBroken);
     } finally {
-      client.release();
+      // A broken client keeps the listener: the rest of its shutdown may still report errors.
+      if (!broken) client.removeListener("error", markBroken);
+      client.release(broken);
     }
-  };
+  }
+
+  const migrateNow = (): Promise<number[]> => checkedOut((client) => migratePostgres(client, tables));
 
   /** Runs the migrations once, on first use; a failed attempt is retried by the next call. */
   function ensureReady(): Promise<void> {
@@ -179,23 +215,23 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const run = <R extends QueryResultRow>(on: Runner, name: StatementName, values: unknown[]) =>
     on.query<R>({ name: prefix + name, text: sql[name], values });
 
+  /**
+   * One transaction on one client. Whatever fails (a statement, the work, a lost connection), the
+   * call rejects having committed nothing; a client that cannot even roll back is discarded.
+   */
   async function transaction<T>(work: (client: PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
     await ensureReady();
-    const client = await pool.connect();
-    let broken = false;
-    try {
-      await client.query(begin);
-      const result = await work(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {
-        broken = true;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    return checkedOut(async (client, markBroken) => {
+      try {
+        await client.query(begin);
+        const result = await work(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(markBroken);
+        throw error;
+      }
+    });
   }
 
   async function answering<T>(work: (client: PoolClient) => Promise<T>, begin?: string): Promise<T> {
