@@ -14,6 +14,7 @@
  */
 import type { Database } from "better-sqlite3";
 import {
+  type AppendRecipientsResult,
   type Broadcast,
   type BroadcastActivity,
   type BroadcastPatch,
@@ -23,6 +24,7 @@ import {
   type ClaimRequest,
   type ClaimResult,
   InvalidCursorError,
+  MAX_NAMED_DUPLICATES,
   type NewBroadcast,
   type NewRecipient,
   type Recipient,
@@ -242,6 +244,46 @@ export function createCampaignStore(db: Database): BroadcastStore {
           db.prepare("UPDATE campaigns SET total = ? WHERE id = ?").run(position, id);
           db.exec("COMMIT");
           return toBroadcast(campaign(id)!);
+        } catch (error) {
+          if (db.inTransaction) db.exec("ROLLBACK");
+          throw error;
+        }
+      }),
+
+    appendRecipients: (broadcastId: number, source: RecipientSource) =>
+      serialized(async (): Promise<AppendRecipientsResult> => {
+        db.exec("BEGIN IMMEDIATE");
+        try {
+          const row = campaign(broadcastId);
+          let answer: AppendRecipientsResult;
+          if (row === undefined) answer = { type: "not_found" };
+          else if (row.state !== "draft") answer = { type: "status_changed", actual: row.state };
+          else {
+            // A recipient already there (or earlier in this call) inserts nothing: it is a duplicate.
+            const insert = db.prepare(
+              `INSERT INTO campaign_deliveries (campaign_id, position, recipient, chat, vars) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (campaign_id, recipient) DO NOTHING`,
+            );
+            const duplicates = new Set<NewRecipient["recipientId"]>();
+            let position = row.total;
+            for await (const r of source as AsyncIterable<NewRecipient>) {
+              const vars = r.variables ? json(r.variables) : null;
+              const added = insert.run(row.id, position, json(r.recipientId), json(r.chatId), vars).changes;
+              if (added === 1) position += 1;
+              else if (duplicates.add(r.recipientId).size >= MAX_NAMED_DUPLICATES) break;
+            }
+            if (duplicates.size > 0) answer = { type: "duplicate", recipientIds: [...duplicates] };
+            else {
+              db.prepare("UPDATE campaigns SET total = ?, revision = revision + 1 WHERE id = ?").run(
+                position,
+                row.id,
+              );
+              answer = { type: "appended", broadcast: toBroadcast(campaign(row.id)!) };
+            }
+          }
+          // All or nothing: a refused append takes back every row it inserted.
+          db.exec(answer.type === "appended" ? "COMMIT" : "ROLLBACK");
+          return answer;
         } catch (error) {
           if (db.inTransaction) db.exec("ROLLBACK");
           throw error;

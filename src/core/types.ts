@@ -17,6 +17,9 @@ export const FINISHED_STATUSES: readonly BroadcastStatus[] = ["sent", "completed
 export const PARSE_MODES = ["HTML", "MarkdownV2"] as const;
 export type ParseMode = (typeof PARSE_MODES)[number];
 
+/** A refusal of duplicate recipient ids names at most this many of them: enough to fix a file. */
+export const MAX_NAMED_DUPLICATES = 100;
+
 /** The host's id of a recipient: unique within one broadcast. */
 export type RecipientId = number | string;
 /** A Telegram chat: an integer id (up to 52 bits) or a public `@channelusername`. */

@@ -62,6 +62,23 @@ export interface BroadcastStore {
    */
   createBroadcast(input: NewBroadcast, recipients: RecipientSource): Promise<Broadcast>;
 
+  /**
+   * Adds recipients to a broadcast that is still a `draft`, in one atomic step: all of them or
+   * none. They take their places after the existing ones (insertion order goes on), pending and
+   * never claimed. Recipients may be an array or an (async) iterable, read as for creation: in
+   * chunks, never all held in memory at once by a SQL store. `totalRecipients` grows and `version`
+   * is bumped in the same step. Answers, as data:
+   * - `appended`, with the broadcast as stored after the step;
+   * - `duplicate` when a recipient id is already in the broadcast or given twice in the call:
+   *   nothing is added, and the answer names such ids (each once, in the order met, at most
+   *   `MAX_NAMED_DUPLICATES`). Ids compare as stored: `1` and `"1"` are two ids;
+   * - `status_changed` with the status when the broadcast is no longer a draft: nothing is added;
+   * - `not_found`.
+   * A source that throws rejects the call, having added nothing. Inputs arrive validated
+   * otherwise (chat ids, variables), as for `createBroadcast`.
+   */
+  appendRecipients(broadcastId: number, recipients: RecipientSource): Promise<AppendRecipientsResult>;
+
   /** The broadcast, or `null` when there is none with that id. O(1) in the number of recipients. */
   getBroadcast(id: number): Promise<Broadcast | null>;
 
@@ -147,6 +164,12 @@ export interface NewBroadcast {
 }
 
 export type RecipientSource = Iterable<NewRecipient> | AsyncIterable<NewRecipient>;
+
+export type AppendRecipientsResult =
+  | { readonly type: "appended"; readonly broadcast: Broadcast }
+  | { readonly type: "duplicate"; readonly recipientIds: readonly RecipientId[] }
+  | { readonly type: "status_changed"; readonly actual: BroadcastStatus }
+  | { readonly type: "not_found" };
 
 export interface ListBroadcastsQuery {
   readonly status?: BroadcastStatus | undefined;

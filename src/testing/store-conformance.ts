@@ -1,4 +1,5 @@
 import { describe } from "vitest";
+import { describeAppend } from "./conformance/append.js";
 import { describeBroadcasts } from "./conformance/broadcasts.js";
 import { describeClaims } from "./conformance/claims.js";
 import { type MakeStore, type StoreConformanceOptions, useFreshStore } from "./conformance/fixtures.js";
@@ -13,7 +14,8 @@ export type { MakeStore, StoreConformanceOptions } from "./conformance/fixtures.
 
 /**
  * Declares a vitest suite that checks every promise of the `BroadcastStore` port (see
- * `src/ports/store.ts`) against your store: creation (all or nothing, async iterables), reads and
+ * `src/ports/store.ts`) against your store: creation (all or nothing, async iterables), appending
+ * to a draft (all or nothing, duplicates refused and named, racing appends), reads and
  * pagination, compare-and-set with one winner among racing callers, claims that never overlap,
  * increasing epochs, lease expiry, renewal and takeover, activity reads for recovery, stale writes
  * refused with `lease_lost`, counters
@@ -49,6 +51,7 @@ export function describeStoreConformance(
     const ctx = useFreshStore(makeStore, options);
     describeBroadcasts(ctx);
     describeRecipients(ctx);
+    describeAppend(ctx);
     describeClaims(ctx);
     describeOutcomes(ctx);
     describeLeases(ctx);

@@ -86,6 +86,18 @@ export function statements(t: TableNames) {
     insertRecipients: `
       INSERT INTO ${R} (broadcast_id, seq, recipient_id, chat_id, chat_username, variables, fresh)
       SELECT $1::bigint, *, true FROM unnest($2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[])`,
+    /**
+     * An append's chunk: a recipient id already in the broadcast, or earlier in the same chunk, is
+     * skipped; the ids inserted come back, so the caller names the others and rolls back.
+     */
+    appendRecipients: `
+      INSERT INTO ${R} (broadcast_id, seq, recipient_id, chat_id, chat_username, variables, fresh)
+      SELECT $1::bigint, *, true FROM unnest($2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[])
+      ON CONFLICT (broadcast_id, recipient_id) DO NOTHING
+      RETURNING recipient_id`,
+    addRecipientCount: `
+      UPDATE ${B} SET recipient_count = recipient_count + $2, version = version + 1
+      WHERE id = $1::bigint RETURNING *`,
     setRecipientCount: `UPDATE ${B} SET recipient_count = $2 WHERE id = $1::bigint RETURNING *`,
     getBroadcast: `SELECT * FROM ${B} WHERE id = $1::bigint`,
     lockBroadcast: `SELECT * FROM ${B} WHERE id = $1::bigint FOR UPDATE`,

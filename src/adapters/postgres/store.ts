@@ -1,8 +1,17 @@
 import pg, { type Pool, type PoolClient, type QueryResultRow } from "pg";
 import type { RecipientOutcome } from "../../core/outcome.js";
 import type { BroadcastPatch } from "../../core/transitions.js";
-import type { Broadcast, BroadcastStatus, NewRecipient, Page, Recipient } from "../../core/types.js";
+import {
+  type Broadcast,
+  type BroadcastStatus,
+  MAX_NAMED_DUPLICATES,
+  type NewRecipient,
+  type Page,
+  type Recipient,
+  type RecipientId,
+} from "../../core/types.js";
 import type {
+  AppendRecipientsResult,
   BroadcastActivity,
   BroadcastStore,
   ClaimRequest,
@@ -72,7 +81,10 @@ export interface PostgresStore extends BroadcastStore {
 
 /** Recipients per INSERT statement: parameters stay six arrays whatever the count. */
 const INSERT_CHUNK = 5_000;
-/** A creation this large refreshes the table's statistics, so claims and records keep index plans. */
+/**
+ * A creation (or an append) this large refreshes the table's statistics, so claims and records
+ * keep index plans.
+ */
 const ANALYZE_AFTER = 10_000;
 /**
  * A batch joins its outcomes (an `unnest`) to the rows it locked. Statistics that lag behind a bulk
@@ -133,6 +145,25 @@ function outcomeColumns(outcomes: readonly RecipientOutcome[]): unknown[] {
     usernames.push(chat?.chatUsername ?? null);
   }
   return [ops, attempts, errors, kinds, nextAt, messageIds, moved, chatIds, usernames];
+}
+
+/** A chunk of recipients as the parallel arrays the insert statements unnest, from position `firstSeq`. */
+function chunkColumns(chunk: readonly NewRecipient[], firstSeq: number) {
+  const seqs: number[] = [];
+  const recipientIds: string[] = [];
+  const chatIds: (number | null)[] = [];
+  const usernames: (string | null)[] = [];
+  const variables: (string | null)[] = [];
+  let seq = firstSeq;
+  for (const recipient of chunk) {
+    const row = toInsertRow(recipient);
+    seqs.push(seq++);
+    recipientIds.push(row.recipientId);
+    chatIds.push(row.chatId);
+    usernames.push(row.chatUsername);
+    variables.push(row.variables);
+  }
+  return [seqs, recipientIds, chatIds, usernames, variables] as const;
 }
 
 /**
@@ -278,22 +309,31 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     firstSeq: number,
     chunk: readonly NewRecipient[],
   ): Promise<number> {
-    const seqs: number[] = [];
-    const recipientIds: string[] = [];
-    const chatIds: (number | null)[] = [];
-    const usernames: (string | null)[] = [];
-    const variables: (string | null)[] = [];
-    let seq = firstSeq;
-    for (const recipient of chunk) {
-      const row = toInsertRow(recipient);
-      seqs.push(seq++);
-      recipientIds.push(row.recipientId);
-      chatIds.push(row.chatId);
-      usernames.push(row.chatUsername);
-      variables.push(row.variables);
-    }
-    await run(client, "insertRecipients", [id, seqs, recipientIds, chatIds, usernames, variables]);
-    return seq;
+    await run(client, "insertRecipients", [id, ...chunkColumns(chunk, firstSeq)]);
+    return firstSeq + chunk.length;
+  }
+
+  /**
+   * Appends one chunk from position `firstSeq`; answers the ids refused as already there (or
+   * repeated), in the chunk's order. Positions of refused rows are left unused: the caller rolls
+   * the whole append back whenever there is one.
+   */
+  async function appendChunk(
+    client: PoolClient,
+    id: number,
+    firstSeq: number,
+    chunk: readonly NewRecipient[],
+  ): Promise<RecipientId[]> {
+    const columns = chunkColumns(chunk, firstSeq);
+    const inserted = await run<{ recipient_id: string }>(client, "appendRecipients", [id, ...columns]);
+    if (inserted.rows.length === chunk.length) return [];
+    const fresh = new Set(inserted.rows.map((row) => row.recipient_id));
+    const refused: RecipientId[] = [];
+    columns[1].forEach((key, i) => {
+      if (fresh.has(key)) fresh.delete(key);
+      else refused.push(chunk[i]!.recipientId);
+    });
+    return refused;
   }
 
   return {
@@ -320,6 +360,33 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         await pool.query(`ANALYZE ${tables.recipients}`).catch(() => undefined);
       }
       return created;
+    },
+
+    async appendRecipients(broadcastId: number, source: RecipientSource): Promise<AppendRecipientsResult> {
+      let appended = 0;
+      const answer = await answering(async (client): Promise<AppendRecipientsResult> => {
+        // The row lock keeps racing appends (and a racing start) apart until this one commits.
+        const current = (await run<BroadcastRow>(client, "lockBroadcast", [broadcastId])).rows[0];
+        if (current === undefined) return { type: "not_found" };
+        const status = current.status as BroadcastStatus;
+        if (status !== "draft") return { type: "status_changed", actual: status };
+        const first = Number(current.recipient_count);
+        const duplicates = new Set<RecipientId>();
+        for await (const chunk of inChunks(source, INSERT_CHUNK)) {
+          for (const id of await appendChunk(client, broadcastId, first + appended, chunk)) {
+            if (duplicates.size < MAX_NAMED_DUPLICATES) duplicates.add(id);
+          }
+          appended += chunk.length;
+          if (duplicates.size >= MAX_NAMED_DUPLICATES) break;
+        }
+        if (duplicates.size > 0) throw new Answer({ type: "duplicate", recipientIds: [...duplicates] });
+        const row = (await run<BroadcastRow>(client, "addRecipientCount", [broadcastId, appended])).rows[0]!;
+        return { type: "appended", broadcast: asBroadcast(row) };
+      });
+      if (answer.type === "appended" && appended >= ANALYZE_AFTER) {
+        await pool.query(`ANALYZE ${tables.recipients}`).catch(() => undefined);
+      }
+      return answer;
     },
 
     async getBroadcast(id: number): Promise<Broadcast | null> {

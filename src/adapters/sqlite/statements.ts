@@ -139,6 +139,13 @@ export function prepareStatements(db: Database) {
     insertRecipient: db.prepare(`
       INSERT INTO broadcast_recipients (broadcast_id, seq, recipient_id, chat_id, chat_username, variables, fresh)
       VALUES (?, ?, ?, ?, ?, ?, 1)`) as Exec,
+    /** An append's recipient; a recipient id already in the broadcast changes nothing (0 rows). */
+    appendRecipient: db.prepare(`
+      INSERT INTO broadcast_recipients (broadcast_id, seq, recipient_id, chat_id, chat_username, variables, fresh)
+      VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (broadcast_id, recipient_id) DO NOTHING`) as Exec,
+    addRecipientCount: db.prepare(
+      "UPDATE broadcasts SET recipient_count = recipient_count + ?, version = version + 1 WHERE id = ? RETURNING *",
+    ) as Row<BroadcastRow>,
     setRecipientCount: db.prepare(
       "UPDATE broadcasts SET recipient_count = ? WHERE id = ? RETURNING *",
     ) as Row<BroadcastRow>,

@@ -1,15 +1,18 @@
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
 import type { RecipientOutcome } from "../../core/outcome.js";
 import type { BroadcastPatch } from "../../core/transitions.js";
-import type {
-  Broadcast,
-  BroadcastStatus,
-  FailureKind,
-  NewRecipient,
-  Page,
-  Recipient,
+import {
+  type Broadcast,
+  type BroadcastStatus,
+  type FailureKind,
+  MAX_NAMED_DUPLICATES,
+  type NewRecipient,
+  type Page,
+  type Recipient,
+  type RecipientId,
 } from "../../core/types.js";
 import type {
+  AppendRecipientsResult,
   BroadcastActivity,
   BroadcastStore,
   ClaimedRecipient,
@@ -87,6 +90,20 @@ class LeaseLost {
   constructor(readonly recipientIds: RecipientOutcome["recipientId"][]) {}
 }
 
+/** Thrown inside an append's transaction to roll it back with an answer. */
+class AppendRefused {
+  constructor(readonly answer: AppendRecipientsResult) {}
+}
+
+/** An append under way, inside its transaction. */
+interface Appending {
+  readonly broadcastId: number;
+  nextSeq: number;
+  added: number;
+  /** Ids refused as duplicates, each once, at most MAX_NAMED_DUPLICATES. */
+  readonly duplicates: Set<RecipientId>;
+}
+
 /** Thrown when a batched write changed fewer rows than it named: the batch is redone row by row. */
 class BatchMismatch {}
 
@@ -141,8 +158,8 @@ function openDatabase(filename: string): Database {
  * A `BroadcastStore` on SQLite (better-sqlite3). better-sqlite3 is synchronous, so every method
  * does all its work inside one `BEGIN IMMEDIATE` transaction without yielding: it is atomic
  * towards this process and towards other processes sharing the file. The one exception is a
- * creation from an async iterable, which must await the source between chunks: it holds its
- * transaction open across those awaits, and every other method of this store waits for it.
+ * creation or an append from an async iterable, which must await the source between chunks: it
+ * holds its transaction open across those awaits, and every other method of this store waits for it.
  */
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const owned = "filename" in options;
@@ -151,8 +168,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   let statements: SqliteStatements | null = null;
   let migrated = false;
   const patchStatements = new Map<string, Statement<unknown[], BroadcastRow>>();
-  /** A creation reading an async source: its transaction is open until it settles. */
-  let creating: Promise<unknown> | null = null;
+  /** A creation or an append reading an async source: its transaction is open until it settles. */
+  let streaming: Promise<unknown> | null = null;
   /**
    * Where the recipients of a recent lease sit (`broadcast:epoch` → stored recipient id →
    * position), so recording its outcomes can address rows by primary key in one statement. Only
@@ -216,7 +233,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
    * synchronous step: no other call can start a transaction in between.
    */
   async function exclusive<T>(work: (s: SqliteStatements) => T): Promise<T> {
-    while (creating !== null) await creating.catch(() => undefined);
+    while (streaming !== null) await streaming.catch(() => undefined);
     return work(ready());
   }
 
@@ -299,6 +316,72 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const created = finishCreation(id, seq);
       db.exec("COMMIT");
       return created;
+    } catch (error) {
+      if (db.inTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** Starts an append inside its transaction, or answers why there is none. */
+  function startAppend(broadcastId: number): Appending | AppendRecipientsResult {
+    const row = prepared().getBroadcast.get(broadcastId);
+    if (row === undefined) return { type: "not_found" };
+    if (row.status !== "draft") return { type: "status_changed", actual: row.status as BroadcastStatus };
+    return { broadcastId, nextSeq: Number(row.recipient_count), added: 0, duplicates: new Set() };
+  }
+
+  /** Inserts one recipient; `false` once enough duplicates are named that reading on is pointless. */
+  function appendOne(appending: Appending, recipient: NewRecipient): boolean {
+    const row = toInsertRow(recipient);
+    const { broadcastId } = appending;
+    const s = prepared();
+    const inserted = s.appendRecipient.run(
+      broadcastId,
+      appending.nextSeq,
+      row.recipientId,
+      row.chatId,
+      row.chatUsername,
+      row.variables,
+    ).changes;
+    if (inserted === 1) {
+      appending.nextSeq += 1;
+      appending.added += 1;
+    } else {
+      appending.duplicates.add(recipient.recipientId);
+    }
+    return appending.duplicates.size < MAX_NAMED_DUPLICATES;
+  }
+
+  function finishAppend(appending: Appending): AppendRecipientsResult {
+    if (appending.duplicates.size > 0) {
+      throw new AppendRefused({ type: "duplicate", recipientIds: [...appending.duplicates] });
+    }
+    const row = prepared().addRecipientCount.get(appending.added, appending.broadcastId)!;
+    return { type: "appended", broadcast: toBroadcast(row, jsonText) };
+  }
+
+  const appendFromIterable = db.transaction(
+    (broadcastId: number, source: Iterable<NewRecipient>): AppendRecipientsResult => {
+      const appending = startAppend(broadcastId);
+      if (!("duplicates" in appending)) return appending;
+      for (const recipient of source) if (!appendOne(appending, recipient)) break;
+      return finishAppend(appending);
+    },
+  );
+
+  async function appendFromAsyncIterable(
+    broadcastId: number,
+    source: AsyncIterable<NewRecipient>,
+  ): Promise<AppendRecipientsResult> {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const appending = startAppend(broadcastId);
+      if ("duplicates" in appending) {
+        for await (const recipient of source) if (!appendOne(appending, recipient)) break;
+      }
+      const answer = "duplicates" in appending ? finishAppend(appending) : appending;
+      db.exec("COMMIT");
+      return answer;
     } catch (error) {
       if (db.inTransaction) db.exec("ROLLBACK");
       throw error;
@@ -515,14 +598,37 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const started = await exclusive((): Broadcast | { readonly running: Promise<Broadcast> } => {
         if (!isAsyncOnly(source)) return createFromIterable.immediate(input, source);
         const running = createFromAsyncIterable(input, source);
-        creating = running;
+        streaming = running;
         return { running };
       });
       if (!("running" in started)) return started;
       try {
         return await started.running;
       } finally {
-        if (creating === started.running) creating = null;
+        if (streaming === started.running) streaming = null;
+      }
+    },
+
+    async appendRecipients(broadcastId: number, source: RecipientSource): Promise<AppendRecipientsResult> {
+      try {
+        // As for creation: an async source holds the connection until it is read, boxed.
+        const started = await exclusive(
+          (): AppendRecipientsResult | { readonly running: Promise<AppendRecipientsResult> } => {
+            if (!isAsyncOnly(source)) return appendFromIterable.immediate(broadcastId, source);
+            const running = appendFromAsyncIterable(broadcastId, source);
+            streaming = running;
+            return { running };
+          },
+        );
+        if (!("running" in started)) return started;
+        try {
+          return await started.running;
+        } finally {
+          if (streaming === started.running) streaming = null;
+        }
+      } catch (error) {
+        if (error instanceof AppendRefused) return error.answer;
+        throw error;
       }
     },
 
@@ -599,14 +705,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async migrate(): Promise<readonly number[]> {
-      while (creating !== null) await creating.catch(() => undefined);
+      while (streaming !== null) await streaming.catch(() => undefined);
       const applied = migrateSqlite(db);
       migrated = true;
       return applied;
     },
 
     async close(): Promise<void> {
-      while (creating !== null) await creating.catch(() => undefined);
+      while (streaming !== null) await streaming.catch(() => undefined);
       if (owned && db.open) db.close();
     },
   };
