@@ -1,34 +1,19 @@
-import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
-import { type BroadcastError, storageError, type ValidationIssue, validationError } from "../core/errors.js";
+import { err, errAsync, ok, type Result, type ResultAsync } from "neverthrow";
+import { type BroadcastError, type ValidationIssue, validationError } from "../core/errors.js";
 import { createBroadcastSchema, toValidationIssues } from "../core/schemas.js";
-import type { Broadcast, BroadcastMessage, NewRecipient } from "../core/types.js";
-import type { NewBroadcast, RecipientSource } from "../ports/store.js";
-import { type RecipientChecker, recipientChecker } from "./recipient-checker.js";
+import type { Broadcast, BroadcastMessage } from "../core/types.js";
+import type { NewBroadcast } from "../ports/store.js";
+import {
+  checkRecipients,
+  NOT_A_RECIPIENT_LIST,
+  recipientInput,
+  storeRecipients,
+} from "./checked-recipients.js";
+import { recipientChecker } from "./recipient-checker.js";
 import type { ServiceDeps } from "./service-deps.js";
-
-/** Enough to fix a file of bad rows; a million refused rows would not help anyone more. */
-const MAX_REPORTED_ISSUES = 100;
-
-/**
- * Thrown from inside the validating stream to make the store abandon the insert (the store
- * promises all or nothing); never leaves this module.
- */
-class RecipientsRefused extends Error {
-  constructor(readonly issues: readonly ValidationIssue[]) {
-    super("recipients refused");
-  }
-}
-
-type RecipientInput = Iterable<unknown> | AsyncIterable<unknown>;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null;
-
-function recipientInput(value: unknown): RecipientInput | null {
-  if (!isObject(value)) return null;
-  if (Symbol.iterator in value || Symbol.asyncIterator in value) return value as RecipientInput;
-  return null;
-}
 
 /** Validates the broadcast's own fields: everything but the recipients. */
 function parseHeader(input: unknown, now: Date): Result<NewBroadcast, ValidationIssue[]> {
@@ -54,56 +39,6 @@ function parseHeader(input: unknown, now: Date): Result<NewBroadcast, Validation
   });
 }
 
-/** An array is checked whole before the store sees it, so every bad row is reported at once. */
-function checkAll(
-  list: readonly unknown[],
-  checker: RecipientChecker,
-): Result<NewRecipient[], ValidationIssue[]> {
-  const accepted: NewRecipient[] = [];
-  const issues: ValidationIssue[] = [];
-  for (const input of list) {
-    checker.check(input).match(
-      (recipient) => accepted.push(recipient),
-      (refused) => issues.push(...refused),
-    );
-    if (issues.length >= MAX_REPORTED_ISSUES) break;
-  }
-  if (issues.length < MAX_REPORTED_ISSUES) issues.push(...checker.finish());
-  return issues.length === 0 ? ok(accepted) : err(issues.slice(0, MAX_REPORTED_ISSUES));
-}
-
-/**
- * A stream is checked as the store reads it; the first bad row throws inside the store's read, so
- * the store abandons the insert. The refusal is also kept here, in case the store wraps what it
- * rethrows.
- */
-function checkedStream(source: RecipientInput, checker: RecipientChecker) {
-  let refusal: RecipientsRefused | undefined;
-  const step = (input: unknown): NewRecipient => {
-    const checked = checker.check(input);
-    if (checked.isOk()) return checked.value;
-    refusal = new RecipientsRefused(checked.error);
-    throw refusal;
-  };
-  const end = (): void => {
-    const late = checker.finish();
-    if (late.length === 0) return;
-    refusal = new RecipientsRefused(late);
-    throw refusal;
-  };
-  const recipients: RecipientSource =
-    Symbol.asyncIterator in source
-      ? (async function* () {
-          for await (const input of source) yield step(input);
-          end();
-        })()
-      : (function* () {
-          for (const input of source) yield step(input);
-          end();
-        })();
-  return { recipients, refusal: () => refusal };
-}
-
 /**
  * Creates a broadcast with its recipients, or refuses the input and stores nothing. Recipients
  * may be an array or an (async) iterable too large to hold in memory.
@@ -113,47 +48,18 @@ export function createBroadcast(deps: ServiceDeps, input: unknown): ResultAsync<
   const header = parseHeader(input, now);
   const source = isObject(input) ? recipientInput(input.recipients) : null;
   if (header.isErr() || source === null) {
-    const sourceIssues =
-      source === null
-        ? [{ path: "recipients", message: "must be an array or an (async) iterable of recipients" }]
-        : [];
+    const sourceIssues = source === null ? [NOT_A_RECIPIENT_LIST] : [];
     return errAsync(validationError([...(header.isErr() ? header.error : []), ...sourceIssues]));
   }
-  const checker = recipientChecker(header.value.message);
-  if (Array.isArray(source)) {
-    const checked = checkAll(source, checker);
-    if (checked.isErr()) return errAsync(validationError(checked.error));
-    return insert(deps, header.value, checked.value, () => undefined);
-  }
-  const stream = checkedStream(source, checker);
-  return insert(deps, header.value, stream.recipients, stream.refusal);
-}
-
-function insert(
-  deps: ServiceDeps,
-  broadcast: NewBroadcast,
-  recipients: RecipientSource,
-  refusal: () => RecipientsRefused | undefined,
-): ResultAsync<Broadcast, BroadcastError> {
-  const creating = new Promise<Broadcast>((resolve) =>
-    resolve(deps.store.createBroadcast(broadcast, recipients)),
-  );
-  return ResultAsync.fromPromise(creating, (cause) => {
-    const refused = refusal();
-    if (refused !== undefined) return validationError(refused.issues);
-    deps.logger.error({ err: cause, operation: "createBroadcast" }, "adapter call failed");
-    return storageError(cause);
-  }).andThen((created) => {
-    const refused = refusal();
-    if (refused !== undefined) {
-      // The store kept a broadcast although its recipient stream threw: a broken store contract.
-      deps.logger.error({ broadcastId: created.id }, "store kept a broadcast whose recipients were refused");
-      return err(validationError(refused.issues));
-    }
+  const checked = checkRecipients(source, recipientChecker(header.value.message));
+  if (checked.isErr()) return errAsync(validationError(checked.error));
+  return storeRecipients(deps, "createBroadcast", checked.value, () =>
+    deps.store.createBroadcast(header.value, checked.value.recipients),
+  ).map((created) => {
     deps.logger.info(
       { broadcastId: created.id, totalRecipients: created.totalRecipients, status: created.status },
       "broadcast created",
     );
-    return ok(created);
+    return created;
   });
 }
