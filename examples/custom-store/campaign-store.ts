@@ -14,6 +14,7 @@
  */
 import type { Database } from "better-sqlite3";
 import {
+  type AppendRecipientsResult,
   type Broadcast,
   type BroadcastActivity,
   type BroadcastPatch,
@@ -23,6 +24,7 @@ import {
   type ClaimRequest,
   type ClaimResult,
   InvalidCursorError,
+  MAX_NAMED_DUPLICATES,
   type NewBroadcast,
   type NewRecipient,
   type Recipient,
@@ -102,6 +104,15 @@ interface LoggedFailure {
 }
 
 const json = (value: unknown): string => JSON.stringify(value);
+
+/**
+ * Error texts and variable names are data: keep them in a `Map`, or in an object without a
+ * prototype, never in `{}`, where `constructor` reads back as a function and `__proto__` vanishes.
+ */
+const countsOf = (text: string): Map<string, number> =>
+  new Map(Object.entries(JSON.parse(text) as Record<string, number>));
+const countsJson = (counts: Map<string, number>): string => json(Object.fromEntries(counts));
+const parseData = (text: string) => Object.assign(Object.create(null) as object, JSON.parse(text));
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 const ms = (value: Date | null): number | null => (value === null ? null : value.getTime());
 
@@ -116,7 +127,7 @@ function toBroadcast(row: CampaignRow): Broadcast {
     totalRecipients: row.total,
     sentCount: row.delivered,
     failedCount: row.failed,
-    errorCounts: JSON.parse(row.failures) as Record<string, number>,
+    errorCounts: parseData(row.failures) as Record<string, number>,
     errorLog: log.map((e) => ({ recipientId: e.recipient_id, error: e.error, timestamp: new Date(e.at) })),
     pauseReason: row.paused_because === null ? null : JSON.parse(row.paused_because),
     createdAt: new Date(row.created_ms),
@@ -132,7 +143,7 @@ function toRecipient(row: DeliveryRow): Recipient {
     broadcastId: row.campaign_id,
     recipientId: JSON.parse(row.recipient) as number | string,
     chatId: JSON.parse(row.chat) as number | string,
-    variables: row.vars === null ? null : JSON.parse(row.vars),
+    variables: row.vars === null ? null : parseData(row.vars),
     state: row.state,
     attempts: row.tries,
     lastError: row.error,
@@ -233,6 +244,46 @@ export function createCampaignStore(db: Database): BroadcastStore {
           db.prepare("UPDATE campaigns SET total = ? WHERE id = ?").run(position, id);
           db.exec("COMMIT");
           return toBroadcast(campaign(id)!);
+        } catch (error) {
+          if (db.inTransaction) db.exec("ROLLBACK");
+          throw error;
+        }
+      }),
+
+    appendRecipients: (broadcastId: number, source: RecipientSource) =>
+      serialized(async (): Promise<AppendRecipientsResult> => {
+        db.exec("BEGIN IMMEDIATE");
+        try {
+          const row = campaign(broadcastId);
+          let answer: AppendRecipientsResult;
+          if (row === undefined) answer = { type: "not_found" };
+          else if (row.state !== "draft") answer = { type: "status_changed", actual: row.state };
+          else {
+            // A recipient already there (or earlier in this call) inserts nothing: it is a duplicate.
+            const insert = db.prepare(
+              `INSERT INTO campaign_deliveries (campaign_id, position, recipient, chat, vars) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (campaign_id, recipient) DO NOTHING`,
+            );
+            const duplicates = new Set<NewRecipient["recipientId"]>();
+            let position = row.total;
+            for await (const r of source as AsyncIterable<NewRecipient>) {
+              const vars = r.variables ? json(r.variables) : null;
+              const added = insert.run(row.id, position, json(r.recipientId), json(r.chatId), vars).changes;
+              if (added === 1) position += 1;
+              else if (duplicates.add(r.recipientId).size >= MAX_NAMED_DUPLICATES) break;
+            }
+            if (duplicates.size > 0) answer = { type: "duplicate", recipientIds: [...duplicates] };
+            else {
+              db.prepare("UPDATE campaigns SET total = ?, revision = revision + 1 WHERE id = ?").run(
+                position,
+                row.id,
+              );
+              answer = { type: "appended", broadcast: toBroadcast(campaign(row.id)!) };
+            }
+          }
+          // All or nothing: a refused append takes back every row it inserted.
+          db.exec(answer.type === "appended" ? "COMMIT" : "ROLLBACK");
+          return answer;
         } catch (error) {
           if (db.inTransaction) db.exec("ROLLBACK");
           throw error;
@@ -347,7 +398,7 @@ export function createCampaignStore(db: Database): BroadcastStore {
           return db.transaction((): RecordOutcomesResult => {
             const row = campaign(request.broadcastId);
             if (row === undefined) return { type: "not_found" };
-            const counts = JSON.parse(row.failures) as Record<string, number>;
+            const counts = countsOf(row.failures);
             const log = JSON.parse(row.failure_log) as LoggedFailure[];
             let delivered = 0;
             let failed = 0;
@@ -359,14 +410,16 @@ export function createCampaignStore(db: Database): BroadcastStore {
               let sql: string;
               let values: Record<string, unknown> = {};
               if (o.type === "delivered") {
-                sql = "state = 'sent', tries = @tries, message = @message, retry_ms = NULL";
+                // Delivered: an error from an earlier attempt no longer describes the recipient.
+                sql =
+                  "state = 'sent', tries = @tries, message = @message, retry_ms = NULL, error = NULL, error_kind = NULL";
                 values = { tries: o.attempts, message: o.messageId === null ? null : json(o.messageId) };
                 delivered += 1;
               } else if (o.type === "failed") {
                 sql = "state = 'failed', tries = @tries, error = @error, error_kind = @kind, retry_ms = NULL";
                 values = { tries: o.attempts, error: o.error, kind: o.kind };
                 failed += 1;
-                counts[o.error] = (counts[o.error] ?? 0) + 1;
+                counts.set(o.error, (counts.get(o.error) ?? 0) + 1);
                 log.push({ recipient_id: o.recipientId, error: o.error, at: request.now.getTime() });
               } else if (o.type === "retry") {
                 sql = "tries = @tries, error = @error, error_kind = @kind, retry_ms = @retry";
@@ -395,7 +448,7 @@ export function createCampaignStore(db: Database): BroadcastStore {
             ).run(
               delivered,
               failed,
-              json(counts),
+              countsJson(counts),
               json(kept === 0 ? [] : log.slice(-kept)),
               request.broadcastId,
             );
@@ -463,11 +516,12 @@ export function createCampaignStore(db: Database): BroadcastStore {
             }
             if (!request.allowedFrom.includes(row.state))
               return { type: "status_changed", actual: row.state };
-            const counts = JSON.parse(row.failures) as Record<string, number>;
+            const counts = countsOf(row.failures);
             for (const { error } of failedRows) {
               const text = error ?? "";
-              counts[text] = (counts[text] ?? 0) - 1;
-              if ((counts[text] ?? 0) <= 0) delete counts[text];
+              const left = (counts.get(text) ?? 0) - 1;
+              if (left > 0) counts.set(text, left);
+              else counts.delete(text);
             }
             db.prepare(
               `UPDATE campaign_deliveries SET state = 'pending', tries = 0, retry_ms = NULL
@@ -475,7 +529,7 @@ export function createCampaignStore(db: Database): BroadcastStore {
             ).run(row.id);
             db.prepare("UPDATE campaigns SET failed = max(0, failed - ?), failures = ? WHERE id = ?").run(
               failedRows.length,
-              json(counts),
+              countsJson(counts),
               row.id,
             );
             const updated = compareAndSet(row.id, row.state, request.patch);

@@ -1,12 +1,41 @@
 import { mayRetry, nextAttemptAt, type RandomSource, type RetryPolicy } from "./retry-policy.js";
 import type { ChatId, FailureKind, RecipientId } from "./types.js";
 
+/**
+ * The longest failure description kept, in UTF-16 code units. Telegram's own descriptions are
+ * under 200; a proxy or a host's sender may hand back a whole HTML error page.
+ */
+export const MAX_DESCRIPTION_LENGTH = 1_000;
+
+/** A NUL, or a surrogate without its other half: text no database column or JSON value takes as is. */
+const ILL_FORMED = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A failure description as every store receives it: each NUL and each lone surrogate becomes
+ * U+FFFD, and the text is cut to its first `MAX_DESCRIPTION_LENGTH` units, never between the two
+ * halves of a surrogate pair. Descriptions come from the platform, a proxy or the host's sender:
+ * untrusted text, normalised once here so that no store has to cope with it (PostgreSQL refuses a
+ * NUL in text and a lone surrogate in JSON, which would leave a batch unrecordable).
+ */
+export function normalizeDescription(description: string): string {
+  const wellFormed = description.replace(ILL_FORMED, "\uFFFD");
+  if (wellFormed.length <= MAX_DESCRIPTION_LENGTH) return wellFormed;
+  const lastKept = wellFormed.charCodeAt(MAX_DESCRIPTION_LENGTH - 1);
+  const splitsAPair = lastKept >= 0xd800 && lastKept <= 0xdbff;
+  return wellFormed.slice(0, splitsAPair ? MAX_DESCRIPTION_LENGTH - 1 : MAX_DESCRIPTION_LENGTH);
+}
+
 /** What a sender reports for one message (the `MessageSender` port's answer). */
 export type SendResult =
   | { readonly status: "delivered"; readonly messageId?: number | string }
   | {
       readonly status: "failed";
       readonly kind: FailureKind;
+      /**
+       * The platform's explanation, shown to admins and counted per text. Any string is accepted:
+       * `decideOutcome` normalises it (`normalizeDescription`: NUL and lone surrogates become
+       * U+FFFD, at most `MAX_DESCRIPTION_LENGTH` units) before it reaches an outcome or a store.
+       */
       readonly description: string;
       /** The platform asked to wait this long before the next call (Telegram 429 `retry_after`). */
       readonly retryAfterMs?: number;
@@ -22,7 +51,10 @@ export type SendResult =
 
 /**
  * What happens to one claimed recipient, as the store records it. The store derives every
- * counter from these, so counters cannot drift from recipient states.
+ * counter from these, so counters cannot drift from recipient states. An `error` built by
+ * `decideOutcome` is already normalised (`normalizeDescription`): well-formed, without NUL, at most
+ * `MAX_DESCRIPTION_LENGTH` units; stores keep it exactly as given, whatever it says (`__proto__`,
+ * SQL, JSON, quotes and emoji included).
  */
 export type RecipientOutcome =
   | {
@@ -88,8 +120,9 @@ export function decideOutcome(result: SendResult, ctx: OutcomeContext): Recipien
       ...migrated,
     };
   }
-  const { kind, description: error } = result;
+  const { kind } = result;
   if (kind === "content") return { type: "released", recipientId };
+  const error = normalizeDescription(result.description);
   if (kind === "permanent")
     return { type: "failed", recipientId, attempts: attemptsBefore + 1, error, kind, ...migrated };
 

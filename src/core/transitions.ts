@@ -1,5 +1,6 @@
 import { err, ok, type Result } from "neverthrow";
 import { type BroadcastError, invalidTransition, validationError } from "./errors.js";
+import { normalizeDescription } from "./outcome.js";
 import { finalStatus, pendingCount } from "./progress.js";
 import type { Broadcast, BroadcastStatus, PauseReason } from "./types.js";
 
@@ -86,6 +87,13 @@ function nominalTarget(event: BroadcastEvent, b: Broadcast): BroadcastStatus {
   }
 }
 
+/** A refusal's description is the platform's text: normalised like every failure description. */
+function storedReason(reason: PauseReason): PauseReason {
+  if (reason.type !== "content_refused") return reason;
+  const description = normalizeDescription(reason.description);
+  return description === reason.description ? reason : { type: "content_refused", description };
+}
+
 /** Every status pair the table allows, for documentation and exhaustive tests. */
 export function canTransition(from: BroadcastStatus, event: BroadcastEventType): boolean {
   return ALLOWED_FROM[event].includes(from);
@@ -119,7 +127,7 @@ export function transition(
       return decided("sending", { sentAt });
     }
     case "pause":
-      return decided("paused", { pauseReason: event.reason });
+      return decided("paused", { pauseReason: storedReason(event.reason) });
     case "resume":
       return decided("sending", { pauseReason: null });
     case "cancel":

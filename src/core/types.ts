@@ -17,6 +17,9 @@ export const FINISHED_STATUSES: readonly BroadcastStatus[] = ["sent", "completed
 export const PARSE_MODES = ["HTML", "MarkdownV2"] as const;
 export type ParseMode = (typeof PARSE_MODES)[number];
 
+/** A refusal of duplicate recipient ids names at most this many of them: enough to fix a file. */
+export const MAX_NAMED_DUPLICATES = 100;
+
 /** The host's id of a recipient: unique within one broadcast. */
 export type RecipientId = number | string;
 /** A Telegram chat: an integer id (up to 52 bits) or a public `@channelusername`. */
@@ -50,7 +53,10 @@ export interface BroadcastMessage {
   readonly parseMode?: ParseMode;
 }
 
-/** Why a broadcast is paused; `null` when it is not. */
+/**
+ * Why a broadcast is paused; `null` when it is not. A `content_refused` description is normalised
+ * like a failure description (`normalizeDescription`) when the pause is decided.
+ */
 export type PauseReason =
   | { readonly type: "manual" }
   | { readonly type: "content_refused"; readonly description: string }
@@ -72,7 +78,11 @@ export interface Broadcast {
   readonly totalRecipients: number;
   readonly sentCount: number;
   readonly failedCount: number;
-  /** Failed recipients per error text; adds up to `failedCount` (except after a manual `updateProgress`). */
+  /**
+   * Failed recipients per error text; adds up to `failedCount` (except after a manual
+   * `updateProgress`). Keyed by data: stores hand it out without a prototype, so read it with
+   * `Object.entries` or `Object.hasOwn`.
+   */
   readonly errorCounts: Readonly<Record<string, number>>;
   /** Newest last, bounded: only the newest entries are kept. */
   readonly errorLog: readonly ErrorLogEntry[];
@@ -96,6 +106,7 @@ export interface Recipient {
   readonly state: RecipientStatus;
   /** Attempts in the current pass; a manual retry starts a new pass at 0. */
   readonly attempts: number;
+  /** The error of the latest failed attempt; cleared once the recipient is delivered. */
   readonly lastError: string | null;
   readonly lastErrorKind: FailureKind | null;
   /** A pending recipient waiting for its next attempt; it still counts as pending. */

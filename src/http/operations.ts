@@ -9,6 +9,7 @@ import type { MessageCatalog } from "./messages.js";
 import { errorBody, successResponse } from "./responses.js";
 import type { Operation } from "./routes.js";
 import {
+  addRecipientsBodySchema,
   createBodySchema,
   emptyBodySchema,
   idSegmentSchema,
@@ -158,6 +159,11 @@ export function runOperation(operation: Operation, ctx: OperationContext): Resul
         const id = yield* broadcastId(ctx);
         const page = yield* wire(service.listRecipients(id, yield* query(ctx, recipientsQuerySchema)));
         return ok(successResponse(pageJson(page, recipientJson)));
+      }
+      case "add_recipients": {
+        const id = yield* broadcastId(ctx);
+        const recipients = yield* await body(ctx, addRecipientsBodySchema, "required");
+        return broadcastReply(yield* wire(service.addRecipients(id, recipients)));
       }
       case "progress":
         return ok(successResponse(progressJson(yield* wire(service.getProgress(yield* broadcastId(ctx))))));

@@ -11,6 +11,7 @@ export type Operation =
   | "cancel"
   | "retry"
   | "recipients"
+  | "add_recipients"
   | "progress"
   | "progress_stream";
 
@@ -33,7 +34,7 @@ export const ROUTES: readonly Route[] = [
   { path: [":id", "resume"], methods: { POST: "resume" } },
   { path: [":id", "cancel"], methods: { POST: "cancel" } },
   { path: [":id", "retry"], methods: { POST: "retry" } },
-  { path: [":id", "recipients"], methods: { GET: "recipients" } },
+  { path: [":id", "recipients"], methods: { GET: "recipients", POST: "add_recipients" } },
   { path: [":id", "progress"], methods: { GET: "progress" } },
   { path: [":id", "progress", "stream"], methods: { GET: "progress_stream" } },
 ];

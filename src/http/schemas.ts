@@ -71,6 +71,11 @@ export const createBodySchema = z
     }),
   );
 
+/** More recipients for a draft: `recipients` as in the create body, and nothing else. */
+export const addRecipientsBodySchema = z
+  .strictObject({ recipients: z.array(recipientBodySchema) })
+  .transform(({ recipients }) => recipients);
+
 export const scheduleBodySchema = z
   .strictObject({ scheduled_at: timestampSchema })
   .transform(({ scheduled_at }) => scheduled_at);

@@ -4,6 +4,7 @@ export type { Logger } from "./logger.js";
 export type { EnqueuedJob, EnqueueOptions, JobHandler, JobQueue } from "./queue.js";
 export type { MessageSender, OutgoingMessage, SendOptions, SendResult } from "./sender.js";
 export type {
+  AppendRecipientsResult,
   BroadcastActivity,
   BroadcastStore,
   ClaimedRecipient,

@@ -29,6 +29,16 @@ import type {
  * only by the store, in the same atomic step as the recipient states they count, so that
  * `sent + failed + pending = total` holds at every moment and reading progress never counts rows.
  *
+ * ## Text is data
+ * Error descriptions, message texts, creators, recipient and message ids and variable names and
+ * values come back exactly as given, whatever they say: `__proto__`, `constructor`, SQL, JSON,
+ * quotes, backslashes, emoji, RTL marks; `1` and `"1"` stay apart. Anything keyed by such text
+ * (per-error counts, variables) lives in a `Map` or an object without a prototype, including when
+ * read back from JSON, so no key reads an inherited function nor vanishes into the prototype.
+ * Strings arrive well-formed: failure descriptions through `normalizeDescription` (no NUL, no
+ * lone surrogate, at most `MAX_DESCRIPTION_LENGTH` units), client text through the service's
+ * validation. A store may refuse (throw) an ill-formed one up front, never fail halfway.
+ *
  * ## Leases (claims)
  * A worker claims pending recipients before sending to them. Each claim gets an **epoch**: a
  * number larger than every epoch issued before for that broadcast (a fencing token). The claim
@@ -51,6 +61,23 @@ export interface BroadcastStore {
    * everything is stored or nothing is. Inputs arrive validated (ids unique, chat ids valid).
    */
   createBroadcast(input: NewBroadcast, recipients: RecipientSource): Promise<Broadcast>;
+
+  /**
+   * Adds recipients to a broadcast that is still a `draft`, in one atomic step: all of them or
+   * none. They take their places after the existing ones (insertion order goes on), pending and
+   * never claimed. Recipients may be an array or an (async) iterable, read as for creation: in
+   * chunks, never all held in memory at once by a SQL store. `totalRecipients` grows and `version`
+   * is bumped in the same step. Answers, as data:
+   * - `appended`, with the broadcast as stored after the step;
+   * - `duplicate` when a recipient id is already in the broadcast or given twice in the call:
+   *   nothing is added, and the answer names such ids (each once, in the order met, at most
+   *   `MAX_NAMED_DUPLICATES`). Ids compare as stored: `1` and `"1"` are two ids;
+   * - `status_changed` with the status when the broadcast is no longer a draft: nothing is added;
+   * - `not_found`.
+   * A source that throws rejects the call, having added nothing. Inputs arrive validated
+   * otherwise (chat ids, variables), as for `createBroadcast`.
+   */
+  appendRecipients(broadcastId: number, recipients: RecipientSource): Promise<AppendRecipientsResult>;
 
   /** The broadcast, or `null` when there is none with that id. O(1) in the number of recipients. */
   getBroadcast(id: number): Promise<Broadcast | null>;
@@ -90,7 +117,8 @@ export interface BroadcastStore {
 
   /**
    * Records the outcomes of one claimed batch in one atomic step: recipient states, attempts,
-   * errors, message ids and migrated chat ids; `sentCount`, `failedCount`, `errorCounts` and the
+   * errors, message ids and migrated chat ids (a delivery clears the recipient's last error and its
+   * kind: an earlier attempt's error no longer describes it; a release keeps them); `sentCount`, `failedCount`, `errorCounts` and the
    * error log (one entry per newly failed recipient, newest last, only the newest
    * `errorLogLimit` kept); the leases are released. Refused whole with `lease_lost` when any of the
    * recipients is no longer held under `epoch`.
@@ -136,6 +164,12 @@ export interface NewBroadcast {
 }
 
 export type RecipientSource = Iterable<NewRecipient> | AsyncIterable<NewRecipient>;
+
+export type AppendRecipientsResult =
+  | { readonly type: "appended"; readonly broadcast: Broadcast }
+  | { readonly type: "duplicate"; readonly recipientIds: readonly RecipientId[] }
+  | { readonly type: "status_changed"; readonly actual: BroadcastStatus }
+  | { readonly type: "not_found" };
 
 export interface ListBroadcastsQuery {
   readonly status?: BroadcastStatus | undefined;

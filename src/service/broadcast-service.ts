@@ -9,6 +9,7 @@ import {
   parseInput,
   retryOptionsSchema,
 } from "../core/schemas.js";
+import { addRecipients } from "./add-recipients.js";
 import { loadBroadcast, validId } from "./broadcast-reads.js";
 import { createBroadcast } from "./create-broadcast.js";
 import { adapterCall } from "./guarded-ports.js";
@@ -49,6 +50,8 @@ export function createBroadcastService(options: BroadcastServiceOptions): Broadc
 
   return {
     create: (input) => createBroadcast(deps, input),
+
+    addRecipients: (id, recipients) => withId(id, (valid) => addRecipients(deps, valid, recipients)),
 
     get: (id) => withId(id, (valid) => loadBroadcast(deps, valid)),
 

@@ -86,6 +86,17 @@ export interface ProcessScheduledResult {
 /** The application API. Every method returns a `ResultAsync`; none throws for an expected failure. */
 export interface BroadcastService {
   create(input: CreateBroadcastInput): ResultAsync<Broadcast, BroadcastError>;
+  /**
+   * Adds recipients to a `draft`, all or nothing, validated as `create` validates them (a
+   * placeholder without a default must be supplied by someone in this call). An id already in the
+   * broadcast, or twice in the call, is a `validation` error naming it; a broadcast that is no
+   * longer a draft is `invalid_transition` (from its status to `draft`). Builds broadcasts too
+   * large for one request: create the draft with the first chunk, add the others, then start it.
+   */
+  addRecipients(
+    id: number,
+    recipients: Iterable<NewRecipient> | AsyncIterable<NewRecipient>,
+  ): ResultAsync<Broadcast, BroadcastError>;
   get(id: number): ResultAsync<Broadcast, BroadcastError>;
   list(query?: ListQuery): ResultAsync<Page<Broadcast>, BroadcastError>;
   listRecipients(id: number, query?: ListRecipientsQueryInput): ResultAsync<Page<Recipient>, BroadcastError>;

@@ -4,6 +4,8 @@ import {
   DELIVERY_UNKNOWN,
   decideOutcome,
   idempotencyKey,
+  MAX_DESCRIPTION_LENGTH,
+  normalizeDescription,
   type OutcomeContext,
   type RecipientOutcome,
   type SendResult,
@@ -205,6 +207,77 @@ describe("decideOutcome: each recipient gets exactly the attempts the policy all
             nextAttemptAt: new Date(sentAt.getTime() + (answer.retryAfterMs ?? 0)),
           });
         }
+      }
+    },
+  );
+});
+
+/** Any UTF-16 text: NULs, lone surrogates and pairs included. */
+const anyUtf16 = (maxLength: number) =>
+  fc
+    .array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(0, 0xd83d, 0xde80, 0xdc00)), {
+      maxLength,
+    })
+    .map((codes) => String.fromCharCode(...codes));
+
+/** Well-formed text round-trips through UTF-8 exactly; ill-formed text does not. */
+const isWellFormed = (text: string): boolean => Buffer.from(text, "utf8").toString("utf8") === text;
+
+describe("normalizeDescription: failure descriptions are untrusted text", () => {
+  it("turns NUL and lone surrogates into U+FFFD and keeps surrogate pairs", () => {
+    expect(normalizeDescription("a\u0000b")).toBe("a\uFFFDb");
+    expect(normalizeDescription("x\uD800y")).toBe("x\uFFFDy");
+    expect(normalizeDescription("x\uDC00")).toBe("x\uFFFD");
+    expect(normalizeDescription("\uDC00\uD800")).toBe("\uFFFD\uFFFD");
+    expect(normalizeDescription("rocket 🚀 \u200Fמה")).toBe("rocket 🚀 \u200Fמה");
+  });
+
+  it("keeps prototype names, SQL and JSON-looking text exactly", () => {
+    for (const text of ["__proto__", "constructor", "'; DROP TABLE broadcasts; --", '{"a":1}', "1"]) {
+      expect(normalizeDescription(text)).toBe(text);
+    }
+  });
+
+  it(`cuts a long description to ${MAX_DESCRIPTION_LENGTH} units, never between the halves of a pair`, () => {
+    expect(normalizeDescription("x".repeat(5_000))).toBe("x".repeat(MAX_DESCRIPTION_LENGTH));
+    const pairAcrossTheCut = `${"x".repeat(MAX_DESCRIPTION_LENGTH - 1)}🚀tail`;
+    expect(normalizeDescription(pairAcrossTheCut)).toBe("x".repeat(MAX_DESCRIPTION_LENGTH - 1));
+    const pairBeforeTheCut = `${"x".repeat(MAX_DESCRIPTION_LENGTH - 2)}🚀tail`;
+    expect(normalizeDescription(pairBeforeTheCut)).toBe(`${"x".repeat(MAX_DESCRIPTION_LENGTH - 2)}🚀`);
+  });
+
+  test.prop([anyUtf16(1_200)])(
+    "gives well-formed text without NUL, at most the limit long, and is idempotent",
+    (text) => {
+      const normalized = normalizeDescription(text);
+      expect(isWellFormed(normalized)).toBe(true);
+      expect(normalized.includes("\u0000")).toBe(false);
+      expect(normalized.length).toBeLessThanOrEqual(MAX_DESCRIPTION_LENGTH);
+      expect(normalizeDescription(normalized)).toBe(normalized);
+    },
+  );
+
+  test.prop([fc.string({ unit: "binary", maxLength: 1_500 })])(
+    "changes well-formed text only by cutting it, keeping as much as fits",
+    (text) => {
+      const clean = text.replaceAll("\u0000", "");
+      const normalized = normalizeDescription(clean);
+      expect(clean.startsWith(normalized)).toBe(true);
+      expect(normalized.length).toBeGreaterThanOrEqual(Math.min(clean.length, MAX_DESCRIPTION_LENGTH - 1));
+    },
+  );
+
+  test.prop([
+    anyUtf16(1_200),
+    fc.constantFrom<"transient" | "permanent">("transient", "permanent"),
+    fc.nat(4),
+  ])(
+    "decideOutcome stores only normalised descriptions, for failures and retries alike",
+    (description, kind, attemptsBefore) => {
+      const outcome = decideOutcome({ status: "failed", kind, description }, ctx(attemptsBefore));
+      expect(outcome.type === "failed" || outcome.type === "retry").toBe(true);
+      if (outcome.type === "failed" || outcome.type === "retry") {
+        expect(outcome.error).toBe(normalizeDescription(description));
       }
     },
   );

@@ -1,5 +1,6 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
+import { normalizeDescription } from "../../src/core/outcome.js";
 import { finalStatus } from "../../src/core/progress.js";
 import { type BroadcastEvent, type BroadcastEventType, transition } from "../../src/core/transitions.js";
 import { BROADCAST_STATUSES, type Broadcast, type BroadcastStatus } from "../../src/core/types.js";
@@ -233,6 +234,17 @@ describe("transition: pause, resume, cancel", () => {
       NOW,
     );
     expect(resumed._unsafeUnwrap().patch).toEqual({ status: "sending", pauseReason: null });
+  });
+
+  it("pausing for refused content stores the platform's description normalised, like a failure's", () => {
+    const description = `Bad Request: \u0000\uD800${"x".repeat(5_000)}`;
+    const reason = { type: "content_refused", description } as const;
+    const paused = transition(aBroadcast({ status: "sending", sentAt: T0 }), { type: "pause", reason }, NOW);
+    expect(paused._unsafeUnwrap().patch.pauseReason).toEqual({
+      type: "content_refused",
+      description: normalizeDescription(description),
+    });
+    expect(normalizeDescription(description)).toMatch(/^Bad Request: \uFFFD\uFFFDx+$/);
   });
 
   it.each(["draft", "scheduled", "sending", "paused"] as const)(

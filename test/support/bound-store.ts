@@ -4,6 +4,7 @@ import type { BroadcastStore } from "broadcastkit";
 export function boundStore(store: BroadcastStore): BroadcastStore {
   return {
     createBroadcast: store.createBroadcast.bind(store),
+    appendRecipients: store.appendRecipients.bind(store),
     getBroadcast: store.getBroadcast.bind(store),
     listBroadcasts: store.listBroadcasts.bind(store),
     listRecipients: store.listRecipients.bind(store),

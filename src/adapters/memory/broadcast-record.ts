@@ -111,6 +111,13 @@ export function newRecord(id: number, input: NewBroadcast, recipients: Recipient
   };
 }
 
+/** Keyed by error text, which is data: no prototype, so `constructor` is a count like any other. */
+function countsRecord(counts: ReadonlyMap<string, number>): Record<string, number> {
+  const record = Object.create(null) as Record<string, number>;
+  for (const [text, count] of counts) record[text] = count;
+  return record;
+}
+
 /** A fresh copy: callers may do what they like with it without touching the store. */
 export function readRecord(r: BroadcastRecord): Broadcast {
   return {
@@ -122,7 +129,7 @@ export function readRecord(r: BroadcastRecord): Broadcast {
     totalRecipients: r.recipients.size,
     sentCount: r.sentCount,
     failedCount: r.failedCount,
-    errorCounts: Object.fromEntries(r.errorCounts),
+    errorCounts: countsRecord(r.errorCounts),
     errorLog: r.errorLog.read(),
     pauseReason: copyPauseReason(r.pauseReason),
     createdAt: new Date(r.createdAt),

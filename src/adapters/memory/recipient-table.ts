@@ -39,15 +39,32 @@ export interface RecipientColumns {
   readonly variables: Map<number, TemplateVariables>;
 }
 
+type Column = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
+
+/** A copy of `column` `size` long, its new cells set to `fill`. */
+function grown<C extends Column>(column: C, size: number, fill: number): C {
+  const next = new (column.constructor as new (length: number) => C)(size);
+  next.set(column as ArrayLike<number>);
+  next.fill(fill, column.length);
+  return next;
+}
+
 export function emptyColumns(): RecipientColumns {
   return { recipientIds: [], chatIds: [], variables: new Map() };
 }
+
+/**
+ * A copy of a recipient's variables without a prototype: their names are the host's data, so a
+ * name such as `constructor` reads back as the value given, never as an inherited function.
+ */
+const copyVariables = (variables: TemplateVariables): TemplateVariables =>
+  Object.assign(Object.create(null) as Record<string, string | number | boolean>, variables);
 
 export function appendRecipient(columns: RecipientColumns, recipient: NewRecipient): void {
   const index = columns.recipientIds.length;
   columns.recipientIds.push(recipient.recipientId);
   columns.chatIds.push(recipient.chatId);
-  if (recipient.variables !== undefined) columns.variables.set(index, { ...recipient.variables });
+  if (recipient.variables !== undefined) columns.variables.set(index, copyVariables(recipient.variables));
 }
 
 /**
@@ -62,20 +79,24 @@ export function appendRecipient(columns: RecipientColumns, recipient: NewRecipie
  * - **leased**: held by a claim (`leaseEpoch` ≠ 0).
  */
 export class RecipientTable {
-  readonly size: number;
-  readonly recipientIds: readonly RecipientId[];
+  /** Grows only while the broadcast is a draft (`append`); the columns below are replaced then. */
+  size: number;
+  /** Appended to only by `append`: the store reads it, never writes it. */
+  readonly recipientIds: RecipientId[];
   readonly chatIds: ChatId[];
   private readonly variables: Map<number, TemplateVariables>;
-  readonly state: Uint8Array;
-  readonly attempts: Uint16Array;
+  state: Uint8Array;
+  attempts: Uint16Array;
   /** The epoch of the claim holding the recipient; 0 when none does. */
-  readonly leaseEpoch: Uint32Array;
+  leaseEpoch: Uint32Array;
   /** Milliseconds since the epoch; NaN when the recipient is not waiting for a later attempt. */
-  readonly nextAttemptAt: Float64Array;
+  nextAttemptAt: Float64Array;
   /** Index into `errorTexts`; -1 when the recipient has never failed. */
-  readonly lastError: Int32Array;
-  readonly lastErrorKind: Uint8Array;
+  lastError: Int32Array;
+  lastErrorKind: Uint8Array;
   readonly messageIds: (number | string | null)[];
+  /** Every recipient id, built by the first `append` (a broadcast never appended to needs none). */
+  private idSet: Set<RecipientId> | null = null;
   private readonly errorTexts: string[] = [];
   private readonly errorTextIndex = new Map<string, number>();
 
@@ -103,6 +124,44 @@ export class RecipientTable {
     };
     this.waitingWithError = new IndexHeap(dueKey);
     this.waitingWithoutError = new IndexHeap(dueKey);
+  }
+
+  /**
+   * The ids of `incoming` already in the table or repeated among them, each once, in the order
+   * met, at most `limit`; empty when they may all be appended.
+   */
+  duplicatesOf(incoming: readonly RecipientId[], limit: number): RecipientId[] {
+    this.idSet ??= new Set(this.recipientIds);
+    const known = this.idSet;
+    const seen = new Set<RecipientId>();
+    const named = new Set<RecipientId>();
+    for (const id of incoming) {
+      if (named.size >= limit) break;
+      if (known.has(id) || seen.has(id)) named.add(id);
+      seen.add(id);
+    }
+    return [...named];
+  }
+
+  /** Adds recipients after the existing ones: fresh, pending, never tried. */
+  append(columns: RecipientColumns): void {
+    const from = this.size;
+    const size = from + columns.recipientIds.length;
+    this.state = grown(this.state, size, PENDING);
+    this.attempts = grown(this.attempts, size, 0);
+    this.leaseEpoch = grown(this.leaseEpoch, size, NO_LEASE);
+    this.nextAttemptAt = grown(this.nextAttemptAt, size, Number.NaN);
+    this.lastError = grown(this.lastError, size, NO_ERROR);
+    this.lastErrorKind = grown(this.lastErrorKind, size, 0);
+    for (let i = 0; i < columns.recipientIds.length; i += 1) {
+      const id = columns.recipientIds[i]!;
+      this.recipientIds.push(id);
+      this.idSet?.add(id);
+      this.chatIds.push(columns.chatIds[i]!);
+      this.messageIds.push(null);
+    }
+    for (const [index, variables] of columns.variables) this.variables.set(from + index, variables);
+    this.size = size;
   }
 
   /** When a waiting recipient may be claimed: -Infinity when it may be claimed at once. */
@@ -143,6 +202,12 @@ export class RecipientTable {
     this.lastErrorKind[index] = KIND_CODES[kind];
   }
 
+  /** A delivery ends the recipient's story: an error from an earlier attempt no longer describes it. */
+  clearError(index: number): void {
+    this.lastError[index] = NO_ERROR;
+    this.lastErrorKind[index] = 0;
+  }
+
   errorText(index: number): string | null {
     const code = this.lastError[index]!;
     return code === NO_ERROR ? null : this.errorTexts[code]!;
@@ -159,7 +224,7 @@ export class RecipientTable {
       broadcastId,
       recipientId: this.recipientIds[index]!,
       chatId: this.chatIds[index]!,
-      variables: variables === undefined ? null : { ...variables },
+      variables: variables === undefined ? null : copyVariables(variables),
       state: STATE_NAMES[this.state[index]!]!,
       attempts: this.attempts[index]!,
       lastError: this.errorText(index),
@@ -177,7 +242,7 @@ export class RecipientTable {
       broadcastId,
       recipientId: this.recipientIds[index]!,
       chatId: this.chatIds[index]!,
-      variables: variables === undefined ? null : { ...variables },
+      variables: variables === undefined ? null : copyVariables(variables),
       state: STATE_NAMES[this.state[index]!]!,
       attempts: this.attempts[index]!,
       lastError: this.errorText(index),

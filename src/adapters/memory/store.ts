@@ -1,6 +1,14 @@
 import type { RecipientOutcome } from "../../core/outcome.js";
-import type { Broadcast, NewRecipient, Page, Recipient, RecipientId } from "../../core/types.js";
+import {
+  type Broadcast,
+  MAX_NAMED_DUPLICATES,
+  type NewRecipient,
+  type Page,
+  type Recipient,
+  type RecipientId,
+} from "../../core/types.js";
 import type {
+  AppendRecipientsResult,
   BroadcastActivity,
   BroadcastStore,
   ClaimedRecipient,
@@ -71,6 +79,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): BroadcastSt
       broadcasts.set(record.id, record);
       order.push(record.id);
       return readRecord(record);
+    },
+
+    async appendRecipients(broadcastId: number, source: RecipientSource): Promise<AppendRecipientsResult> {
+      if (before) await before("appendRecipients");
+      const found = broadcasts.get(broadcastId);
+      if (found === undefined) return { type: "not_found" };
+      if (found.status !== "draft") return { type: "status_changed", actual: found.status };
+      // As for creation, nothing changes until every recipient is read; then the checks again.
+      const columns = await gather(source);
+      const record = broadcasts.get(broadcastId);
+      if (record === undefined) return { type: "not_found" };
+      if (record.status !== "draft") return { type: "status_changed", actual: record.status };
+      const duplicates = record.recipients.duplicatesOf(columns.recipientIds, MAX_NAMED_DUPLICATES);
+      if (duplicates.length > 0) return { type: "duplicate", recipientIds: duplicates };
+      record.recipients.append(columns);
+      record.version += 1;
+      return { type: "appended", broadcast: readRecord(record) };
     },
 
     async getBroadcast(id: number): Promise<Broadcast | null> {
@@ -354,6 +379,7 @@ function apply(record: BroadcastRecord, index: number, outcome: RecipientOutcome
     case "delivered":
       table.state[index] = SENT;
       table.messageIds[index] = outcome.messageId;
+      table.clearError(index);
       table.nextAttemptAt[index] = Number.NaN;
       record.sentCount += 1;
       break;

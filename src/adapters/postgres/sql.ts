@@ -86,6 +86,18 @@ export function statements(t: TableNames) {
     insertRecipients: `
       INSERT INTO ${R} (broadcast_id, seq, recipient_id, chat_id, chat_username, variables, fresh)
       SELECT $1::bigint, *, true FROM unnest($2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[])`,
+    /**
+     * An append's chunk: a recipient id already in the broadcast, or earlier in the same chunk, is
+     * skipped; the ids inserted come back, so the caller names the others and rolls back.
+     */
+    appendRecipients: `
+      INSERT INTO ${R} (broadcast_id, seq, recipient_id, chat_id, chat_username, variables, fresh)
+      SELECT $1::bigint, *, true FROM unnest($2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[])
+      ON CONFLICT (broadcast_id, recipient_id) DO NOTHING
+      RETURNING recipient_id`,
+    addRecipientCount: `
+      UPDATE ${B} SET recipient_count = recipient_count + $2, version = version + 1
+      WHERE id = $1::bigint RETURNING *`,
     setRecipientCount: `UPDATE ${B} SET recipient_count = $2 WHERE id = $1::bigint RETURNING *`,
     getBroadcast: `SELECT * FROM ${B} WHERE id = $1::bigint`,
     lockBroadcast: `SELECT * FROM ${B} WHERE id = $1::bigint FOR UPDATE`,
@@ -137,13 +149,22 @@ export function statements(t: TableNames) {
      * One statement for a whole batch: the outcomes arrive as parallel arrays. A row changes only
      * while the batch's epoch still holds it; the caller compares the count and rolls back.
      * `= ANY` on the unique index keeps the rows an index lookup however stale the statistics.
+     *
+     * A delivery clears the error of an earlier attempt. What that costs: `last_error_kind` is read
+     * by the predicate of the index over recipients carrying an error, so a row whose kind goes
+     * from set to NULL leaves that index and its update is not HOT. A first delivery writes NULL
+     * over NULL, which PostgreSQL sees as unchanged: the hot path stays in place. Only recipients
+     * delivered after an error pay, and those (retried, reset by a manual retry) already left the
+     * claim index's range for `'infinity'` in the same update, which is never HOT either.
      */
     record: `
       UPDATE ${R} AS r SET
         state = CASE v.op WHEN 'delivered' THEN 'sent' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
         attempts = CASE WHEN v.op = 'released' THEN r.attempts ELSE v.attempts END,
-        last_error = CASE WHEN v.op IN ('failed', 'retry') THEN v.error ELSE r.last_error END,
-        last_error_kind = CASE WHEN v.op IN ('failed', 'retry') THEN v.kind ELSE r.last_error_kind END,
+        last_error = CASE WHEN v.op IN ('failed', 'retry') THEN v.error
+          WHEN v.op = 'delivered' THEN NULL ELSE r.last_error END,
+        last_error_kind = CASE WHEN v.op IN ('failed', 'retry') THEN v.kind
+          WHEN v.op = 'delivered' THEN NULL ELSE r.last_error_kind END,
         next_attempt_at = CASE v.op WHEN 'released' THEN r.next_attempt_at ELSE v.next_at END,
         due_at = CASE v.op
           WHEN 'released' THEN COALESCE(r.next_attempt_at, '-infinity')

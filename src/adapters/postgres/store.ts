@@ -1,8 +1,17 @@
 import pg, { type Pool, type PoolClient, type QueryResultRow } from "pg";
 import type { RecipientOutcome } from "../../core/outcome.js";
 import type { BroadcastPatch } from "../../core/transitions.js";
-import type { Broadcast, BroadcastStatus, NewRecipient, Page, Recipient } from "../../core/types.js";
+import {
+  type Broadcast,
+  type BroadcastStatus,
+  MAX_NAMED_DUPLICATES,
+  type NewRecipient,
+  type Page,
+  type Recipient,
+  type RecipientId,
+} from "../../core/types.js";
 import type {
+  AppendRecipientsResult,
   BroadcastActivity,
   BroadcastStore,
   ClaimRequest,
@@ -21,6 +30,7 @@ import type {
 } from "../../ports/store.js";
 import { encodeId, encodeJson, encodeMessageId, splitChatId } from "../sql-shared/codec.js";
 import { decodeCursor, encodeCursor } from "../sql-shared/cursor.js";
+import { errorCountsJson } from "../sql-shared/data-record.js";
 import { batchEffect, effectiveLogLimit, mergeErrorCounts } from "../sql-shared/outcomes.js";
 import { type PatchColumn, patchColumns, patchShape } from "../sql-shared/patch.js";
 import {
@@ -46,7 +56,14 @@ export interface PostgresStoreSettings {
 
 export type PostgresStoreOptions = PostgresStoreSettings &
   (
-    | { /** A pool the host owns; `close()` leaves it open. */ readonly pool: Pool }
+    | {
+        /**
+         * A pool the host owns; `close()` leaves it open. Give it an 'error' listener, as pg asks
+         * of every pool: a connection that dies while idle in the pool is reported there, and
+         * without a listener Node throws it. The store listens to the clients it checks out.
+         */
+        readonly pool: Pool;
+      }
     | {
         /** The store opens (and `close()` ends) its own pool. */
         readonly connectionString: string;
@@ -64,7 +81,10 @@ export interface PostgresStore extends BroadcastStore {
 
 /** Recipients per INSERT statement: parameters stay six arrays whatever the count. */
 const INSERT_CHUNK = 5_000;
-/** A creation this large refreshes the table's statistics, so claims and records keep index plans. */
+/**
+ * A creation (or an append) this large refreshes the table's statistics, so claims and records
+ * keep index plans.
+ */
 const ANALYZE_AFTER = 10_000;
 /**
  * A batch joins its outcomes (an `unnest`) to the rows it locked. Statistics that lag behind a bulk
@@ -127,6 +147,25 @@ function outcomeColumns(outcomes: readonly RecipientOutcome[]): unknown[] {
   return [ops, attempts, errors, kinds, nextAt, messageIds, moved, chatIds, usernames];
 }
 
+/** A chunk of recipients as the parallel arrays the insert statements unnest, from position `firstSeq`. */
+function chunkColumns(chunk: readonly NewRecipient[], firstSeq: number) {
+  const seqs: number[] = [];
+  const recipientIds: string[] = [];
+  const chatIds: (number | null)[] = [];
+  const usernames: (string | null)[] = [];
+  const variables: (string | null)[] = [];
+  let seq = firstSeq;
+  for (const recipient of chunk) {
+    const row = toInsertRow(recipient);
+    seqs.push(seq++);
+    recipientIds.push(row.recipientId);
+    chatIds.push(row.chatId);
+    usernames.push(row.chatUsername);
+    variables.push(row.variables);
+  }
+  return [seqs, recipientIds, chatIds, usernames, variables] as const;
+}
+
 /**
  * A `BroadcastStore` on PostgreSQL (pg). Each method is one statement or one transaction on one
  * pooled connection:
@@ -143,7 +182,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     "pool" in options
       ? options.pool
       : new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
-  // An idle connection that dies emits 'error' on the pool; the next query reports the failure.
+  // An idle connection that dies emits 'error' on the pool; the next query reports the failure. A
+  // pool the host gives is the host's to listen to, as pg asks of every pool's owner.
   if (owned) pool.on("error", () => undefined);
   const tables: TableNames = tableNames(options.schema ?? "public");
   const sql: PostgresStatements = statements(tables);
@@ -152,14 +192,42 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   let ready: Promise<void> | null = options.migrate === false ? Promise.resolve() : null;
   const casSql = new Map<string, string>();
 
-  const migrateNow = async (): Promise<number[]> => {
-    const client = await pool.connect();
+  /**
+   * A pooled client for one transaction. While a client is checked out, the pool no longer listens
+   * to its 'error' event, and a backend terminated between two statements (a failover, a restart,
+   * a network reset) emits one: unheard, Node would throw it and kill the process. Listening here
+   * turns the loss into what it should be, a rejection of the call (pg fails the statement in flight
+   * and every later one), and marks the client broken so that it is discarded (`release(true)`)
+   * instead of going back to the pool. Statements outside transactions go through `pool.query`,
+   * which listens for the time of its statement; an idle client's loss is reported on the pool.
+   */
+  async function checkedOut<T>(work: (client: PoolClient, markBroken: () => void) => Promise<T>): Promise<T> {
+    let broken = false;
+    const markBroken = () => {
+      broken = true;
+    };
+    // The callback form, so the listener is on before anything else runs: a new connection's
+    // "ready" and its termination can arrive in one read, before a promise's continuation would.
+    const client = await new Promise<PoolClient>((resolve, reject) => {
+      pool.connect((error, connected) => {
+        if (error || connected === undefined) {
+          reject(error ?? new Error("pg pool handed out no client"));
+          return;
+        }
+        connected.on("error", markBroken);
+        resolve(connected);
+      });
+    });
     try {
-      return await migratePostgres(client, tables);
+      return await work(client, markBroken);
     } finally {
-      client.release();
+      // A broken client keeps the listener: the rest of its shutdown may still report errors.
+      if (!broken) client.removeListener("error", markBroken);
+      client.release(broken);
     }
-  };
+  }
+
+  const migrateNow = (): Promise<number[]> => checkedOut((client) => migratePostgres(client, tables));
 
   /** Runs the migrations once, on first use; a failed attempt is retried by the next call. */
   function ensureReady(): Promise<void> {
@@ -178,23 +246,23 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const run = <R extends QueryResultRow>(on: Runner, name: StatementName, values: unknown[]) =>
     on.query<R>({ name: prefix + name, text: sql[name], values });
 
+  /**
+   * One transaction on one client. Whatever fails (a statement, the work, a lost connection), the
+   * call rejects having committed nothing; a client that cannot even roll back is discarded.
+   */
   async function transaction<T>(work: (client: PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
     await ensureReady();
-    const client = await pool.connect();
-    let broken = false;
-    try {
-      await client.query(begin);
-      const result = await work(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {
-        broken = true;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    return checkedOut(async (client, markBroken) => {
+      try {
+        await client.query(begin);
+        const result = await work(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(markBroken);
+        throw error;
+      }
+    });
   }
 
   async function answering<T>(work: (client: PoolClient) => Promise<T>, begin?: string): Promise<T> {
@@ -241,22 +309,31 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     firstSeq: number,
     chunk: readonly NewRecipient[],
   ): Promise<number> {
-    const seqs: number[] = [];
-    const recipientIds: string[] = [];
-    const chatIds: (number | null)[] = [];
-    const usernames: (string | null)[] = [];
-    const variables: (string | null)[] = [];
-    let seq = firstSeq;
-    for (const recipient of chunk) {
-      const row = toInsertRow(recipient);
-      seqs.push(seq++);
-      recipientIds.push(row.recipientId);
-      chatIds.push(row.chatId);
-      usernames.push(row.chatUsername);
-      variables.push(row.variables);
-    }
-    await run(client, "insertRecipients", [id, seqs, recipientIds, chatIds, usernames, variables]);
-    return seq;
+    await run(client, "insertRecipients", [id, ...chunkColumns(chunk, firstSeq)]);
+    return firstSeq + chunk.length;
+  }
+
+  /**
+   * Appends one chunk from position `firstSeq`; answers the ids refused as already there (or
+   * repeated), in the chunk's order. Positions of refused rows are left unused: the caller rolls
+   * the whole append back whenever there is one.
+   */
+  async function appendChunk(
+    client: PoolClient,
+    id: number,
+    firstSeq: number,
+    chunk: readonly NewRecipient[],
+  ): Promise<RecipientId[]> {
+    const columns = chunkColumns(chunk, firstSeq);
+    const inserted = await run<{ recipient_id: string }>(client, "appendRecipients", [id, ...columns]);
+    if (inserted.rows.length === chunk.length) return [];
+    const fresh = new Set(inserted.rows.map((row) => row.recipient_id));
+    const refused: RecipientId[] = [];
+    columns[1].forEach((key, i) => {
+      if (fresh.has(key)) fresh.delete(key);
+      else refused.push(chunk[i]!.recipientId);
+    });
+    return refused;
   }
 
   return {
@@ -283,6 +360,33 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         await pool.query(`ANALYZE ${tables.recipients}`).catch(() => undefined);
       }
       return created;
+    },
+
+    async appendRecipients(broadcastId: number, source: RecipientSource): Promise<AppendRecipientsResult> {
+      let appended = 0;
+      const answer = await answering(async (client): Promise<AppendRecipientsResult> => {
+        // The row lock keeps racing appends (and a racing start) apart until this one commits.
+        const current = (await run<BroadcastRow>(client, "lockBroadcast", [broadcastId])).rows[0];
+        if (current === undefined) return { type: "not_found" };
+        const status = current.status as BroadcastStatus;
+        if (status !== "draft") return { type: "status_changed", actual: status };
+        const first = Number(current.recipient_count);
+        const duplicates = new Set<RecipientId>();
+        for await (const chunk of inChunks(source, INSERT_CHUNK)) {
+          for (const id of await appendChunk(client, broadcastId, first + appended, chunk)) {
+            if (duplicates.size < MAX_NAMED_DUPLICATES) duplicates.add(id);
+          }
+          appended += chunk.length;
+          if (duplicates.size >= MAX_NAMED_DUPLICATES) break;
+        }
+        if (duplicates.size > 0) throw new Answer({ type: "duplicate", recipientIds: [...duplicates] });
+        const row = (await run<BroadcastRow>(client, "addRecipientCount", [broadcastId, appended])).rows[0]!;
+        return { type: "appended", broadcast: asBroadcast(row) };
+      });
+      if (answer.type === "appended" && appended >= ANALYZE_AFTER) {
+        await pool.query(`ANALYZE ${tables.recipients}`).catch(() => undefined);
+      }
+      return answer;
     },
 
     async getBroadcast(id: number): Promise<Broadcast | null> {
@@ -436,7 +540,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
                 broadcastId,
                 effect.sentDelta,
                 effect.failedDelta,
-                JSON.stringify(effect.errorCountDelta),
+                errorCountsJson(effect.errorCountDelta),
                 JSON.stringify(effect.logEntries),
                 effectiveLogLimit(request.errorLogLimit, logCap),
               ]);
@@ -475,16 +579,16 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         if (retriable === 0)
           return { type: "reset", broadcast: asBroadcast(current), retriedCount: 0, skippedCount };
         if (!request.allowedFrom.includes(status)) return { type: "status_changed", actual: status };
-        const lowered: Record<string, number> = {};
+        const lowered = new Map<string, number>();
         const errors = await run<{ error: string | null; n: number }>(
           client,
           includePermanent ? "failedErrorsAll" : "failedErrors",
           [broadcastId],
         );
-        for (const { error, n } of errors.rows) lowered[error ?? ""] = -n;
+        for (const { error, n } of errors.rows) lowered.set(error ?? "", -n);
         const reset = await run(client, includePermanent ? "resetFailedAll" : "resetFailed", [broadcastId]);
         const retriedCount = reset.rowCount ?? 0;
-        const counts = mergeErrorCounts(asBroadcast(current).errorCounts, lowered);
+        const counts = mergeErrorCounts(current.error_counts, lowered);
         const columns = patchColumns(request.patch);
         const text = casStatement(
           columns,
@@ -495,7 +599,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           broadcastId,
           status,
           retriedCount,
-          JSON.stringify(counts),
+          errorCountsJson(counts),
           ...columns.map((c) => c.value),
         ]);
         const row = updated.rows[0];

@@ -1,4 +1,4 @@
-import type { ChatId, PauseReason, RecipientId } from "../../core/types.js";
+import type { ChatId, PauseReason, RecipientId, TemplateVariables } from "../../core/types.js";
 
 /**
  * Recipient and message ids may be numbers or strings, and `1` and `"1"` are different ids. Both
@@ -47,6 +47,16 @@ export function encodeJson(value: unknown): string | null {
 
 export function parseJsonText<T>(text: string | null): T | null {
   return text === null ? null : (JSON.parse(text) as T);
+}
+
+/**
+ * A recipient's stored variables, as an object without a prototype: their names are the host's
+ * data, and a name such as `constructor` must read back as the value given, never as an inherited
+ * function. JSON.parse already keeps `__proto__` as an own key.
+ */
+export function parseVariables(text: string | null): TemplateVariables | null {
+  if (text === null) return null;
+  return Object.assign(Object.create(null) as Record<string, string | number | boolean>, JSON.parse(text));
 }
 
 export function decodeCreatedBy(value: unknown): string | number | null {

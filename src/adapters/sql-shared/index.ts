@@ -4,6 +4,7 @@
  */
 export * from "./codec.js";
 export * from "./cursor.js";
+export * from "./data-record.js";
 export * from "./outcomes.js";
 export * from "./patch.js";
 export * from "./rows.js";

@@ -1,5 +1,6 @@
 import type { RecipientOutcome } from "../../core/outcome.js";
 import { encodeId } from "./codec.js";
+import { errorCountsMap } from "./data-record.js";
 import type { StoredErrorLogEntry } from "./rows.js";
 
 /** What one recorded batch does to the broadcast row, derived from its outcomes alone. */
@@ -8,10 +9,26 @@ export interface BatchEffect {
   readonly keys: readonly string[];
   readonly sentDelta: number;
   readonly failedDelta: number;
-  /** Newly failed recipients per error text. */
-  readonly errorCountDelta: Readonly<Record<string, number>>;
+  /** Newly failed recipients per error text (a `Map`: error texts are data, `__proto__` included). */
+  readonly errorCountDelta: ReadonlyMap<string, number>;
   /** One entry per newly failed recipient, oldest first. */
   readonly logEntries: readonly StoredErrorLogEntry[];
+}
+
+/** A NUL, or a surrogate without its other half: text PostgreSQL refuses and SQLite would alter. */
+const ILL_FORMED = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Errors reach the store normalised (`decideOutcome` passes them through `normalizeDescription`).
+ * One that is not, from a caller that skipped the core, is refused before anything is written,
+ * with a message that says so, rather than failing deep in a driver with the batch half explained.
+ */
+function checkErrorText(outcome: RecipientOutcome): void {
+  if ((outcome.type === "failed" || outcome.type === "retry") && ILL_FORMED.test(outcome.error)) {
+    throw new TypeError(
+      `recordOutcomes: the error of recipient ${String(outcome.recipientId)} holds a NUL or a lone surrogate; pass it through normalizeDescription`,
+    );
+  }
 }
 
 /**
@@ -24,7 +41,7 @@ export function batchEffect(outcomes: readonly RecipientOutcome[], now: Date): B
   const seen = new Set<string>();
   let sentDelta = 0;
   let failedDelta = 0;
-  const errorCountDelta: Record<string, number> = {};
+  const errorCountDelta = new Map<string, number>();
   const logEntries: StoredErrorLogEntry[] = [];
   let timestamp: string | null = null;
   for (const outcome of outcomes) {
@@ -32,10 +49,11 @@ export function batchEffect(outcomes: readonly RecipientOutcome[], now: Date): B
     if (seen.has(key)) throw new TypeError("recordOutcomes: a recipient appears twice in one batch");
     seen.add(key);
     keys.push(key);
+    checkErrorText(outcome);
     if (outcome.type === "delivered") sentDelta += 1;
     if (outcome.type === "failed") {
       failedDelta += 1;
-      errorCountDelta[outcome.error] = (errorCountDelta[outcome.error] ?? 0) + 1;
+      errorCountDelta.set(outcome.error, (errorCountDelta.get(outcome.error) ?? 0) + 1);
       timestamp ??= now.toISOString();
       logEntries.push({ recipient_id: outcome.recipientId, error: outcome.error, timestamp });
     }
@@ -43,16 +61,13 @@ export function batchEffect(outcomes: readonly RecipientOutcome[], now: Date): B
   return { keys, sentDelta, failedDelta, errorCountDelta, logEntries };
 }
 
-/** Adds `delta` to `counts`; an error whose count falls to zero disappears. */
-export function mergeErrorCounts(
-  counts: Readonly<Record<string, number>>,
-  delta: Readonly<Record<string, number>>,
-): Record<string, number> {
-  const merged: Record<string, number> = { ...counts };
-  for (const [text, change] of Object.entries(delta)) {
-    const count = (merged[text] ?? 0) + change;
-    if (count > 0) merged[text] = count;
-    else delete merged[text];
+/** Adds `delta` to `counts` (a stored JSON object); an error whose count falls to zero disappears. */
+export function mergeErrorCounts(counts: unknown, delta: ReadonlyMap<string, number>): Map<string, number> {
+  const merged = errorCountsMap(counts);
+  for (const [text, change] of delta) {
+    const count = (merged.get(text) ?? 0) + change;
+    if (count > 0) merged.set(text, count);
+    else merged.delete(text);
   }
   return merged;
 }

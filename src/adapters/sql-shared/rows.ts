@@ -6,7 +6,6 @@ import type {
   ParseMode,
   Recipient,
   RecipientState,
-  TemplateVariables,
 } from "../../core/types.js";
 import type { ClaimedRecipient } from "../../ports/store.js";
 import {
@@ -15,7 +14,9 @@ import {
   decodePauseReason,
   decodeRecipientId,
   joinChatId,
+  parseVariables,
 } from "./codec.js";
+import { dataRecord, errorCountsMap } from "./data-record.js";
 
 /** A time as a driver hands it back: a `Date` (pg) or milliseconds since the epoch (SQLite). */
 export type StoredTime = Date | number | string;
@@ -94,16 +95,6 @@ function toErrorLog(value: unknown): ErrorLogEntry[] {
   }));
 }
 
-function toErrorCounts(value: unknown): Record<string, number> {
-  if (value === null || typeof value !== "object") return {};
-  const counts: Record<string, number> = {};
-  for (const [text, count] of Object.entries(value as Record<string, unknown>)) {
-    const n = Number(count);
-    if (n !== 0) counts[text] = n;
-  }
-  return counts;
-}
-
 export function toBroadcast(row: BroadcastRow, json: JsonColumn): Broadcast {
   const parseMode = row.parse_mode as ParseMode | null;
   return {
@@ -115,7 +106,7 @@ export function toBroadcast(row: BroadcastRow, json: JsonColumn): Broadcast {
     totalRecipients: Number(row.recipient_count),
     sentCount: Number(row.sent_count),
     failedCount: Number(row.failed_count),
-    errorCounts: toErrorCounts(json(row.error_counts)),
+    errorCounts: dataRecord(errorCountsMap(json(row.error_counts))),
     errorLog: toErrorLog(json(row.error_log)),
     pauseReason: decodePauseReason(json(row.pause_reason)),
     createdAt: toDate(row.created_at),
@@ -131,7 +122,7 @@ export function toRecipient(row: RecipientRow): Recipient {
     broadcastId: Number(row.broadcast_id),
     recipientId: decodeRecipientId(row.recipient_id),
     chatId: joinChatId(row.chat_id, row.chat_username),
-    variables: row.variables === null ? null : (JSON.parse(row.variables) as TemplateVariables),
+    variables: parseVariables(row.variables),
     state: row.state as RecipientState,
     attempts: Number(row.attempts),
     lastError: row.last_error,

@@ -7,6 +7,12 @@ type Exec = Statement<unknown[], unknown>;
 
 const CLEAR_LEASE = "lease_epoch = NULL, lease_owner = NULL, lease_expires_at = NULL, lease_taken_over = 0";
 const HELD = "WHERE broadcast_id = ? AND recipient_id = ? AND lease_epoch = ?";
+/**
+ * A delivery clears the error of an earlier attempt. Cheap: the error columns are in no index (the
+ * failed index reads only `state`), and a first attempt's row has them NULL already; SQLite
+ * rewrites the row either way.
+ */
+const CLEAR_ERROR = "last_error = NULL, last_error_kind = NULL";
 
 /**
  * The columns a claim reads, as positional rows (better-sqlite3's raw mode): building an object
@@ -102,7 +108,7 @@ const RETRIABLE = "AND (last_error_kind IS NULL OR last_error_kind <> 'permanent
 export function recordDeliveredBatchSql(rows: number): string {
   const values = Array.from({ length: rows }, () => "(?, ?, ?)").join(", ");
   return `UPDATE broadcast_recipients
-    SET state = 'sent', attempts = v.column2, message_id = v.column3,
+    SET state = 'sent', attempts = v.column2, message_id = v.column3, ${CLEAR_ERROR},
         next_attempt_at = NULL, due_at = ${ALWAYS_DUE}, ${CLEAR_LEASE}
     FROM (VALUES ${values}) AS v
     WHERE broadcast_id = ? AND broadcast_recipients.seq = v.column1 AND lease_epoch = ?`;
@@ -133,6 +139,13 @@ export function prepareStatements(db: Database) {
     insertRecipient: db.prepare(`
       INSERT INTO broadcast_recipients (broadcast_id, seq, recipient_id, chat_id, chat_username, variables, fresh)
       VALUES (?, ?, ?, ?, ?, ?, 1)`) as Exec,
+    /** An append's recipient; a recipient id already in the broadcast changes nothing (0 rows). */
+    appendRecipient: db.prepare(`
+      INSERT INTO broadcast_recipients (broadcast_id, seq, recipient_id, chat_id, chat_username, variables, fresh)
+      VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (broadcast_id, recipient_id) DO NOTHING`) as Exec,
+    addRecipientCount: db.prepare(
+      "UPDATE broadcasts SET recipient_count = recipient_count + ?, version = version + 1 WHERE id = ? RETURNING *",
+    ) as Row<BroadcastRow>,
     setRecipientCount: db.prepare(
       "UPDATE broadcasts SET recipient_count = ? WHERE id = ? RETURNING *",
     ) as Row<BroadcastRow>,
@@ -193,7 +206,7 @@ export function prepareStatements(db: Database) {
     nextDueOnlyFailed: db.prepare(nextDueSql(true)) as Row<{ at: number | null }>,
 
     recordDelivered: db.prepare(`
-      UPDATE broadcast_recipients SET state = 'sent', attempts = ?, message_id = ?,
+      UPDATE broadcast_recipients SET state = 'sent', attempts = ?, message_id = ?, ${CLEAR_ERROR},
         next_attempt_at = NULL, due_at = ${ALWAYS_DUE}, ${CLEAR_LEASE} ${HELD}`) as Exec,
     recordFailed: db.prepare(`
       UPDATE broadcast_recipients SET state = 'failed', attempts = ?, last_error = ?, last_error_kind = ?,

@@ -1,16 +1,18 @@
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
 import type { RecipientOutcome } from "../../core/outcome.js";
 import type { BroadcastPatch } from "../../core/transitions.js";
-import type {
-  Broadcast,
-  BroadcastStatus,
-  FailureKind,
-  NewRecipient,
-  Page,
-  Recipient,
-  TemplateVariables,
+import {
+  type Broadcast,
+  type BroadcastStatus,
+  type FailureKind,
+  MAX_NAMED_DUPLICATES,
+  type NewRecipient,
+  type Page,
+  type Recipient,
+  type RecipientId,
 } from "../../core/types.js";
 import type {
+  AppendRecipientsResult,
   BroadcastActivity,
   BroadcastStore,
   ClaimedRecipient,
@@ -35,9 +37,11 @@ import {
   encodeJson,
   encodeMessageId,
   joinChatId,
+  parseVariables,
   splitChatId,
 } from "../sql-shared/codec.js";
 import { decodeCursor, encodeCursor } from "../sql-shared/cursor.js";
+import { errorCountsJson } from "../sql-shared/data-record.js";
 import {
   appendToErrorLog,
   batchEffect,
@@ -86,6 +90,20 @@ class LeaseLost {
   constructor(readonly recipientIds: RecipientOutcome["recipientId"][]) {}
 }
 
+/** Thrown inside an append's transaction to roll it back with an answer. */
+class AppendRefused {
+  constructor(readonly answer: AppendRecipientsResult) {}
+}
+
+/** An append under way, inside its transaction. */
+interface Appending {
+  readonly broadcastId: number;
+  nextSeq: number;
+  added: number;
+  /** Ids refused as duplicates, each once, at most MAX_NAMED_DUPLICATES. */
+  readonly duplicates: Set<RecipientId>;
+}
+
 /** Thrown when a batched write changed fewer rows than it named: the batch is redone row by row. */
 class BatchMismatch {}
 
@@ -113,7 +131,7 @@ function claimedRecipient(broadcastId: number, row: ClaimedRow): ClaimedRecipien
     broadcastId,
     recipientId: decodeRecipientId(recipientId),
     chatId: typeof chat === "number" ? joinChatId(chat, null) : joinChatId(null, chat),
-    variables: variables === null ? null : (JSON.parse(variables) as TemplateVariables),
+    variables: parseVariables(variables),
     state: "pending",
     attempts,
     lastError,
@@ -140,8 +158,8 @@ function openDatabase(filename: string): Database {
  * A `BroadcastStore` on SQLite (better-sqlite3). better-sqlite3 is synchronous, so every method
  * does all its work inside one `BEGIN IMMEDIATE` transaction without yielding: it is atomic
  * towards this process and towards other processes sharing the file. The one exception is a
- * creation from an async iterable, which must await the source between chunks: it holds its
- * transaction open across those awaits, and every other method of this store waits for it.
+ * creation or an append from an async iterable, which must await the source between chunks: it
+ * holds its transaction open across those awaits, and every other method of this store waits for it.
  */
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const owned = "filename" in options;
@@ -150,8 +168,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   let statements: SqliteStatements | null = null;
   let migrated = false;
   const patchStatements = new Map<string, Statement<unknown[], BroadcastRow>>();
-  /** A creation reading an async source: its transaction is open until it settles. */
-  let creating: Promise<unknown> | null = null;
+  /** A creation or an append reading an async source: its transaction is open until it settles. */
+  let streaming: Promise<unknown> | null = null;
   /**
    * Where the recipients of a recent lease sit (`broadcast:epoch` → stored recipient id →
    * position), so recording its outcomes can address rows by primary key in one statement. Only
@@ -215,7 +233,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
    * synchronous step: no other call can start a transaction in between.
    */
   async function exclusive<T>(work: (s: SqliteStatements) => T): Promise<T> {
-    while (creating !== null) await creating.catch(() => undefined);
+    while (streaming !== null) await streaming.catch(() => undefined);
     return work(ready());
   }
 
@@ -298,6 +316,72 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const created = finishCreation(id, seq);
       db.exec("COMMIT");
       return created;
+    } catch (error) {
+      if (db.inTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** Starts an append inside its transaction, or answers why there is none. */
+  function startAppend(broadcastId: number): Appending | AppendRecipientsResult {
+    const row = prepared().getBroadcast.get(broadcastId);
+    if (row === undefined) return { type: "not_found" };
+    if (row.status !== "draft") return { type: "status_changed", actual: row.status as BroadcastStatus };
+    return { broadcastId, nextSeq: Number(row.recipient_count), added: 0, duplicates: new Set() };
+  }
+
+  /** Inserts one recipient; `false` once enough duplicates are named that reading on is pointless. */
+  function appendOne(appending: Appending, recipient: NewRecipient): boolean {
+    const row = toInsertRow(recipient);
+    const { broadcastId } = appending;
+    const s = prepared();
+    const inserted = s.appendRecipient.run(
+      broadcastId,
+      appending.nextSeq,
+      row.recipientId,
+      row.chatId,
+      row.chatUsername,
+      row.variables,
+    ).changes;
+    if (inserted === 1) {
+      appending.nextSeq += 1;
+      appending.added += 1;
+    } else {
+      appending.duplicates.add(recipient.recipientId);
+    }
+    return appending.duplicates.size < MAX_NAMED_DUPLICATES;
+  }
+
+  function finishAppend(appending: Appending): AppendRecipientsResult {
+    if (appending.duplicates.size > 0) {
+      throw new AppendRefused({ type: "duplicate", recipientIds: [...appending.duplicates] });
+    }
+    const row = prepared().addRecipientCount.get(appending.added, appending.broadcastId)!;
+    return { type: "appended", broadcast: toBroadcast(row, jsonText) };
+  }
+
+  const appendFromIterable = db.transaction(
+    (broadcastId: number, source: Iterable<NewRecipient>): AppendRecipientsResult => {
+      const appending = startAppend(broadcastId);
+      if (!("duplicates" in appending)) return appending;
+      for (const recipient of source) if (!appendOne(appending, recipient)) break;
+      return finishAppend(appending);
+    },
+  );
+
+  async function appendFromAsyncIterable(
+    broadcastId: number,
+    source: AsyncIterable<NewRecipient>,
+  ): Promise<AppendRecipientsResult> {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const appending = startAppend(broadcastId);
+      if ("duplicates" in appending) {
+        for await (const recipient of source) if (!appendOne(appending, recipient)) break;
+      }
+      const answer = "duplicates" in appending ? finishAppend(appending) : appending;
+      db.exec("COMMIT");
+      return answer;
     } catch (error) {
       if (db.inTransaction) db.exec("ROLLBACK");
       throw error;
@@ -439,7 +523,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
                 effect.logEntries,
                 limit,
               );
-        s.setErrors.run(JSON.stringify(counts), JSON.stringify(log), broadcastId);
+        s.setErrors.run(errorCountsJson(counts), JSON.stringify(log), broadcastId);
       }
       s.forgetFreshLease.run(broadcastId, epoch);
       const row = s.addCounts.get(effect.sentDelta, effect.failedDelta, broadcastId)!;
@@ -471,13 +555,13 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       return { type: "reset", broadcast: toBroadcast(current, jsonText), retriedCount: 0, skippedCount };
     }
     if (!request.allowedFrom.includes(status)) return { type: "status_changed", actual: status };
-    const lowered: Record<string, number> = {};
+    const lowered = new Map<string, number>();
     for (const { error, n } of (includePermanent ? s.failedErrorsAll : s.failedErrors).all(broadcastId)) {
-      lowered[error ?? ""] = -n;
+      lowered.set(error ?? "", -n);
     }
     const retriedCount = (includePermanent ? s.resetFailedAll : s.resetFailed).run(broadcastId).changes;
     const counts = mergeErrorCounts(JSON.parse(String(current.error_counts)), lowered);
-    s.lowerFailed.run(retriedCount, JSON.stringify(counts), broadcastId);
+    s.lowerFailed.run(retriedCount, errorCountsJson(counts), broadcastId);
     const updated = compareAndSet(broadcastId, status, request.patch);
     if (updated.type !== "updated") throw new Error("broadcast changed inside its own transaction");
     return { type: "reset", broadcast: updated.broadcast, retriedCount, skippedCount };
@@ -514,14 +598,37 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const started = await exclusive((): Broadcast | { readonly running: Promise<Broadcast> } => {
         if (!isAsyncOnly(source)) return createFromIterable.immediate(input, source);
         const running = createFromAsyncIterable(input, source);
-        creating = running;
+        streaming = running;
         return { running };
       });
       if (!("running" in started)) return started;
       try {
         return await started.running;
       } finally {
-        if (creating === started.running) creating = null;
+        if (streaming === started.running) streaming = null;
+      }
+    },
+
+    async appendRecipients(broadcastId: number, source: RecipientSource): Promise<AppendRecipientsResult> {
+      try {
+        // As for creation: an async source holds the connection until it is read, boxed.
+        const started = await exclusive(
+          (): AppendRecipientsResult | { readonly running: Promise<AppendRecipientsResult> } => {
+            if (!isAsyncOnly(source)) return appendFromIterable.immediate(broadcastId, source);
+            const running = appendFromAsyncIterable(broadcastId, source);
+            streaming = running;
+            return { running };
+          },
+        );
+        if (!("running" in started)) return started;
+        try {
+          return await started.running;
+        } finally {
+          if (streaming === started.running) streaming = null;
+        }
+      } catch (error) {
+        if (error instanceof AppendRefused) return error.answer;
+        throw error;
       }
     },
 
@@ -598,14 +705,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async migrate(): Promise<readonly number[]> {
-      while (creating !== null) await creating.catch(() => undefined);
+      while (streaming !== null) await streaming.catch(() => undefined);
       const applied = migrateSqlite(db);
       migrated = true;
       return applied;
     },
 
     async close(): Promise<void> {
-      while (creating !== null) await creating.catch(() => undefined);
+      while (streaming !== null) await streaming.catch(() => undefined);
       if (owned && db.open) db.close();
     },
   };

@@ -1,7 +1,9 @@
 import { describe } from "vitest";
+import { describeAppend } from "./append.js";
 import { describeBroadcasts } from "./broadcasts.js";
 import { describeClaims } from "./claims.js";
 import { type MakeStore, type StoreConformanceOptions, useFreshStore } from "./fixtures.js";
+import { describeHostileStrings } from "./hostile.js";
 import { describeLeases } from "./leases.js";
 import { describeOutcomes } from "./outcomes.js";
 import { describeProperties } from "./properties.js";
@@ -12,12 +14,15 @@ export type { MakeStore, StoreConformanceOptions } from "./fixtures.js";
 
 /**
  * Declares a vitest suite that checks every promise of the `BroadcastStore` port (see
- * `src/ports/store.ts`) against your store: creation (all or nothing, async iterables), reads and
+ * `src/ports/store.ts`) against your store: creation (all or nothing, async iterables), appending
+ * to a draft (all or nothing, duplicates refused and named, racing appends), reads and
  * pagination, compare-and-set with one winner among racing callers, claims that never overlap,
  * increasing epochs, lease expiry, renewal and takeover, activity reads for recovery, stale writes
  * refused with `lease_lost`, counters
  * that always add up, the bounded error log, manual-retry resets, and exact round-trips of
- * 52-bit chat ids, `@channel` names, `1` versus `"1"` and SQL-looking text.
+ * 52-bit chat ids, `@channel` names, `1` versus `"1"` and hostile text: error descriptions, message
+ * texts, ids and variable names such as `__proto__` or `constructor`, SQL- and JSON-looking text,
+ * quotes, backslashes, emoji and RTL marks, with error counts, log and summary adding up exactly.
  *
  * `makeStore` must give a fresh, empty store for every test (a new database, or the same one
  * truncated); `options.close` releases it after the test. The suite passes every time in as data,
@@ -46,10 +51,12 @@ export function describeStoreConformance(
     const ctx = useFreshStore(makeStore, options);
     describeBroadcasts(ctx);
     describeRecipients(ctx);
+    describeAppend(ctx);
     describeClaims(ctx);
     describeOutcomes(ctx);
     describeLeases(ctx);
     describeReset(ctx);
+    describeHostileStrings(ctx);
     describeProperties(ctx);
   });
 }

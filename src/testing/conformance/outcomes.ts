@@ -7,6 +7,7 @@ import {
   claimRequest,
   delivered,
   failed,
+  ids,
   LEASE_MS,
   mustGet,
   nonZero,
@@ -84,6 +85,42 @@ export function describeOutcomes(ctx: StoreContext): void {
         lastErrorKind: "transient",
         nextAttemptAt: at(60_000),
       });
+    });
+
+    it("clears the last error and its kind when a recipient is delivered after failing", async () => {
+      const b = await sendingBroadcast(ctx.store, numbered(4));
+      const first = await ctx.store.claimRecipients(claimRequest(b.id));
+      await record(ctx.store, b.id, first, [
+        retryAt(1, at(1_000)),
+        retryAt(2, at(1_000), "Too Many Requests: retry after 1"),
+        failed(3, "Forbidden: bot was blocked by the user", "permanent"),
+        failed(4, "Network timeout", "transient"),
+      ]);
+      const retried = await ctx.store.claimRecipients(claimRequest(b.id, { now: at(1_000) }));
+      expect(retried.recipients.map((r) => [r.recipientId, r.lastError !== null])).toEqual([
+        [1, true],
+        [2, true],
+      ]);
+      await record(ctx.store, b.id, retried, [delivered(1), retryAt(2, at(2_000))], { now: at(1_000) });
+      const reset = await ctx.store.resetFailedRecipients({
+        broadcastId: b.id,
+        includePermanent: true,
+        allowedFrom: ["sending"],
+        patch: { status: "sending" },
+      });
+      expect(reset).toMatchObject({ type: "reset", retriedCount: 2 });
+      const again = await ctx.store.claimRecipients(claimRequest(b.id, { now: at(2_000) }));
+      expect(ids(again.recipients).sort()).toEqual([2, 3, 4]);
+      await record(ctx.store, b.id, again, [delivered(2), delivered(3), delivered(4)], { now: at(2_000) });
+      const recipients = await allRecipients(ctx.store, b.id);
+      expect(recipients.map((r) => [r.recipientId, r.state, r.lastError, r.lastErrorKind])).toEqual([
+        [1, "sent", null, null],
+        [2, "sent", null, null],
+        [3, "sent", null, null],
+        [4, "sent", null, null],
+      ]);
+      const stored = await expectCountersAddUp(ctx.store, b.id);
+      expect(stored).toMatchObject({ sentCount: 4, failedCount: 0 });
     });
 
     it("records a release: pending exactly as claimed, and claimable again at once", async () => {

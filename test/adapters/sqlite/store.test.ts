@@ -126,6 +126,65 @@ describe("the SQLite store", () => {
     ]);
   });
 
+  it("clears a delivered recipient's last error on both write paths: by position, and row by row", async () => {
+    const db = new Database(":memory:");
+    const store = createSqliteStore({ db });
+    // A second store on the same connection does not know the first one's leases: it records row by row.
+    const forgetful = createSqliteStore({ db });
+    const b = await sending(store, numbered(2));
+    const claimAt = (now: Date) =>
+      store.claimRecipients({
+        broadcastId: b.id,
+        owner: "w",
+        limit: 2,
+        now,
+        leaseMs: 1000,
+        onlyFailed: false,
+      });
+    const first = await claimAt(T0);
+    await store.recordOutcomes({
+      broadcastId: b.id,
+      epoch: first.epoch,
+      now: T0,
+      errorLogLimit: 10,
+      outcomes: [1, 2].map((recipientId) => ({
+        type: "retry" as const,
+        recipientId,
+        attempts: 1,
+        error: "Network timeout",
+        kind: "transient" as const,
+        nextAttemptAt: T0,
+      })),
+    });
+    const retried = await claimAt(T0);
+    const deliver = (recipientId: number) => ({
+      type: "delivered" as const,
+      recipientId,
+      attempts: 2,
+      messageId: 7,
+    });
+    await store.recordOutcomes({
+      broadcastId: b.id,
+      epoch: retried.epoch,
+      now: T0,
+      errorLogLimit: 10,
+      outcomes: [deliver(1)],
+    });
+    await forgetful.recordOutcomes({
+      broadcastId: b.id,
+      epoch: retried.epoch,
+      now: T0,
+      errorLogLimit: 10,
+      outcomes: [deliver(2)],
+    });
+    expect(
+      db.prepare("SELECT state, last_error, last_error_kind FROM broadcast_recipients ORDER BY seq").all(),
+    ).toEqual([
+      { state: "sent", last_error: null, last_error_kind: null },
+      { state: "sent", last_error: null, last_error_kind: null },
+    ]);
+  });
+
   it("keeps a creator's type: 42 and '42' stay apart", async () => {
     const store = createSqliteStore({ filename: ":memory:" });
     const asNumber = await store.createBroadcast(draft({ createdBy: 42 }), []);

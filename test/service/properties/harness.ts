@@ -175,6 +175,11 @@ export function observedStore(inner: BroadcastStore, seen: (broadcast: Broadcast
       seen(created);
       return created;
     },
+    appendRecipients: async (id, recipients) => {
+      const result = await inner.appendRecipients(id, recipients);
+      if (result.type === "appended") seen(result.broadcast);
+      return result;
+    },
     getBroadcast: async (id) => {
       const found = await inner.getBroadcast(id);
       if (found !== null) seen(found);
@@ -267,6 +272,10 @@ export function racingStore(inner: BroadcastStore, gate: Gate, actor: string, lo
     createBroadcast: async (input, recipients) => {
       await step("createBroadcast");
       return inner.createBroadcast(input, recipients);
+    },
+    appendRecipients: async (id, recipients) => {
+      await step("appendRecipients");
+      return inner.appendRecipients(id, recipients);
     },
     getBroadcast: async (id) => {
       await step("getBroadcast");

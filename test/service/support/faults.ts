@@ -35,6 +35,7 @@ export function withStoreFaults(inner: BroadcastStore): { store: BroadcastStore;
     };
   const store: BroadcastStore = {
     createBroadcast: wrap("createBroadcast"),
+    appendRecipients: wrap("appendRecipients"),
     getBroadcast: wrap("getBroadcast"),
     listBroadcasts: wrap("listBroadcasts"),
     listRecipients: wrap("listRecipients"),
