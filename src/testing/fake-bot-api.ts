@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ChatId } from "../core/types.js";
 import type { Clock } from "../ports/clock.js";
@@ -8,7 +14,7 @@ import type { Clock } from "../ports/clock.js";
  * - `ok`: `sendMessage` succeeds with the next message id;
  * - `error`: the Bot API's `{ ok: false, error_code, description, parameters }`;
  * - `raw`: any status and body (a proxy's HTML error page);
- * - `slow`: waits `delayMs` of real time, then answers `then` (for timeouts);
+ * - `slow`: waits `delayMs` (on top of any `latency`), then answers `then` (for timeouts);
  * - `hangUp`: closes the connection without an answer (a network error).
  */
 export type BotAnswer =
@@ -50,7 +56,8 @@ export const botAnswers = {
     description: "Bad Request: group chat was upgraded to a supergroup chat",
     parameters: { migrate_to_chat_id: toChatId },
   }),
-  serverError: (errorCode = 500, description = "Internal Server Error"): BotAnswer => ({
+  /** A 5xx; the description defaults to the code's reason phrase (502 "Bad Gateway", 503 "Service Unavailable", …). */
+  serverError: (errorCode = 500, description = reasonPhrase(errorCode)): BotAnswer => ({
     type: "error",
     errorCode,
     description,
@@ -68,7 +75,7 @@ export const botAnswers = {
 
 /** One call the fake received. */
 export interface RecordedBotRequest {
-  /** When it arrived (before its body was read), by the fake's clock. */
+  /** When it arrived (before its body was read), by the fake's clock; `latency` delays only the answer. */
   readonly at: Date;
   /** The Bot API method, e.g. `sendMessage`. */
   readonly method: string;
@@ -76,16 +83,36 @@ export interface RecordedBotRequest {
   readonly chatId: ChatId | undefined;
   /** The parsed request body (JSON or form fields). */
   readonly body: Readonly<Record<string, unknown>>;
-  /** The HTTP status answered; `undefined` while the answer is pending, for a hang-up, or when the client gave up first. */
+  /**
+   * The HTTP status answered; `undefined` while the answer is pending (latency included), for a
+   * hang-up, or when the client gave up first.
+   */
   readonly status: number | undefined;
   /** `retry_after` of a 429 answer, in seconds. */
   readonly retryAfter?: number;
   readonly messageId?: number;
 }
 
+/**
+ * The network's round trip, simulated: each answer is held back this long after the call arrived
+ * (its arrival time stays the moment it reached the look-alike). A number is a fixed delay in ms;
+ * `{ baseMs, jitterMs }` draws each delay uniformly from `baseMs ± jitterMs` (never below 0).
+ */
+export type FakeLatency = number | { readonly baseMs: number; readonly jitterMs: number };
+
 export interface FakeBotApiOptions {
   /** Stamps `requests[].at`; default the system clock. A manual clock makes arrival times simulated. */
   readonly clock?: Clock;
+  /** Holds every answer back by a simulated round trip; `slow` answers wait on top of it. Default none. */
+  readonly latency?: FakeLatency;
+  /** Draws the jitter of `latency`: a number in [0, 1), like `Math.random` (the default). Pass a seeded one for repeatable runs. */
+  readonly random?: () => number;
+  /**
+   * How the look-alike waits out `latency` and `slow` answers: real timers by default. A test
+   * that runs simulated time passes the same `sleep` as the sender's, so round trips take
+   * simulated time. It may return early once `signal` aborts (the caller gave up).
+   */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** When set, calls with another token get 401 Unauthorized, as Telegram answers them. */
   readonly token?: string;
   /** First message id given; later ones increase by one. Default 1. */
@@ -136,6 +163,8 @@ const MAX_MESSAGE_LENGTH = 4096;
  */
 export function createFakeBotApi(options: FakeBotApiOptions = {}): FakeBotApi {
   const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const latencyMs = latencyOf(options.latency, random);
   const requests: RecordedBotRequest[] = [];
   const perChat = new Map<string, BotAnswer[]>();
   const perChatAlways = new Map<string, BotAnswer>();
@@ -153,7 +182,7 @@ export function createFakeBotApi(options: FakeBotApiOptions = {}): FakeBotApi {
     return perCall.shift();
   };
 
-  const delay = (ms: number, signal?: AbortSignal | null) =>
+  const timerDelay = (ms: number, signal?: AbortSignal | null) =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         pendingTimers.delete(timer);
@@ -166,8 +195,16 @@ export function createFakeBotApi(options: FakeBotApiOptions = {}): FakeBotApi {
         reject(signal.reason);
       });
     });
+  const givenSleep = options.sleep;
+  /** Rejects once the client gave up, so its answer is not waited for any longer. */
+  const delay = async (ms: number, signal?: AbortSignal | null) => {
+    if (ms <= 0 && !signal?.aborted) return;
+    if (givenSleep === undefined) return timerDelay(ms, signal);
+    await givenSleep(ms, signal ?? undefined);
+    if (signal?.aborted) throw signal.reason;
+  };
 
-  /** The whole Bot API of the fake: one call in, one reply (or a hang-up) out. */
+  /** The whole Bot API of the fake: one call in, one reply (or a hang-up) out, a round trip later. */
   const handle = async (
     at: Date,
     path: string,
@@ -180,9 +217,27 @@ export function createFakeBotApi(options: FakeBotApiOptions = {}): FakeBotApi {
     // Listed on arrival, answered when the answer goes out: slow answers keep arrival order.
     const entry: Mutable<RecordedBotRequest> = { at, method, chatId, body, status: undefined };
     requests.push(entry);
+    // Drawn in arrival order, so a seeded `random` gives the same round trips run after run.
+    const roundTripMs = latencyMs();
+    let outcome: Partial<RecordedBotRequest> = {};
     const record = (status: number | undefined, extra: Partial<RecordedBotRequest> = {}) => {
-      Object.assign(entry, { status, ...extra });
+      outcome = { status, ...extra };
     };
+    const handled = await answer(match, method, chatId, body, record, signal);
+    await delay(roundTripMs, signal);
+    Object.assign(entry, outcome);
+    return handled;
+  };
+
+  /** What the call gets; `slow` answers wait here, before the round trip. */
+  const answer = async (
+    match: RegExpExecArray | null,
+    method: string,
+    chatId: ChatId | undefined,
+    body: Record<string, unknown>,
+    record: (status: number | undefined, extra?: Partial<RecordedBotRequest>) => void,
+    signal?: AbortSignal | null,
+  ): Promise<Handled> => {
     if (
       match === null ||
       (options.token !== undefined && decodeURIComponent(match[1] ?? "") !== options.token)
@@ -198,27 +253,27 @@ export function createFakeBotApi(options: FakeBotApiOptions = {}): FakeBotApi {
         reply: replyOf({ type: "error", errorCode: 404, description: "Not Found" }, 0),
       };
     }
-    let answer = chooseAnswer(chatId) ?? validationAnswer(body) ?? botAnswers.ok();
-    while (answer.type === "slow") {
-      await delay(answer.delayMs, signal);
-      answer = answer.then;
+    let given = chooseAnswer(chatId) ?? validationAnswer(body) ?? botAnswers.ok();
+    while (given.type === "slow") {
+      await delay(given.delayMs, signal);
+      given = given.then;
     }
-    if (answer.type === "hangUp") {
+    if (given.type === "hangUp") {
       record(undefined);
       return { type: "hangUp" };
     }
-    if (answer.type === "ok") {
+    if (given.type === "ok") {
       const messageId = nextMessageId++;
       record(200, { messageId });
-      return { type: "reply", reply: replyOf(answer, messageId, chatId) };
+      return { type: "reply", reply: replyOf(given, messageId, chatId) };
     }
-    if (answer.type === "raw") {
-      record(answer.status);
-      return { type: "reply", reply: replyOf(answer, 0) };
+    if (given.type === "raw") {
+      record(given.status);
+      return { type: "reply", reply: replyOf(given, 0) };
     }
-    const retryAfter = answer.parameters?.retry_after;
-    record(answer.errorCode, retryAfter === undefined ? {} : { retryAfter });
-    return { type: "reply", reply: replyOf(answer, 0) };
+    const retryAfter = given.parameters?.retry_after;
+    record(given.errorCode, retryAfter === undefined ? {} : { retryAfter });
+    return { type: "reply", reply: replyOf(given, 0) };
   };
 
   const serveHttp = (request: IncomingMessage, response: ServerResponse) => {
@@ -325,6 +380,19 @@ export async function closedPortUrl(): Promise<string> {
   const { port } = probe.address() as AddressInfo;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
+}
+
+/** Each call's round trip, in ms. */
+function latencyOf(latency: FakeLatency | undefined, random: () => number): () => number {
+  if (latency === undefined) return () => 0;
+  if (typeof latency === "number") return () => Math.max(0, latency);
+  const { baseMs, jitterMs } = latency;
+  return () => Math.max(0, baseMs + (2 * random() - 1) * jitterMs);
+}
+
+/** The standard reason phrase of an HTTP status ("Bad Gateway" for 502), or a generic one. */
+function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? (status >= 500 ? "Server Error" : `HTTP ${status}`);
 }
 
 /** Telegram's own checks on the text, applied when no answer was programmed. */

@@ -10,6 +10,7 @@ export {
   createFakeBotApi,
   type FakeBotApi,
   type FakeBotApiOptions,
+  type FakeLatency,
   type RecordedBotRequest,
 } from "./fake-bot-api.js";
 export { createManualClock, type ManualClock } from "./manual-clock.js";

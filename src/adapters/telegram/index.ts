@@ -12,6 +12,7 @@ export {
 export type { GrammyAbortSignal, GrammyApi, GrammySendOptions } from "./grammy-transport.js";
 export { createMemoryRateLimiter } from "./memory-rate-limiter.js";
 export {
+  type AcquireOptions,
   type Answered,
   isGroupChat,
   type RateLimiterFactory,
@@ -20,6 +21,7 @@ export {
   TELEGRAM_DEFAULT_LIMITS,
   type TelegramLimits,
   type TelegramRateLimiter,
+  type Turn,
 } from "./rate-limiter.js";
 export { type RedisClient, type RedisRateLimiterOptions, redisRateLimiter } from "./redis-rate-limiter.js";
 export {

@@ -1,77 +1,124 @@
 import type { ChatId } from "../../core/types.js";
+import { ABORTED, onAbort, unlessAborted } from "./abort-watch.js";
+import { CountedWindow } from "./counted-window.js";
 import {
-  type Answered,
+  type AcquireOptions,
   chatGapMs,
   overallPerSecond,
   type RateLimiterSettings,
   type TelegramRateLimiter,
+  type Turn,
 } from "./rate-limiter.js";
 
 /**
- * One message in the pacer's books. `at` is when it left, moved to when its answer came back:
- * Telegram received it somewhere in between, so counting from the answer is the safe bound.
+ * Room kept on top of every window, in ms. A message's count rests on four clock readings, each
+ * rounded down to the millisecond (when it left and was answered, and the fastest call's two),
+ * which can put it up to 3 ms early; and the fastest call itself took a moment to reach Telegram,
+ * which the pacer cannot see. Costs 0.4 % of the rate.
  */
-class Sent {
-  answered = false;
-  readonly whenAnswered: Promise<void>;
-  private resolve: () => void = () => {};
+export const WINDOW_SLACK_MS = 4;
 
-  constructor(public at: number) {
+/** One message that left, for its chat's next message to keep its gap from. */
+class Sent {
+  /** When its answer came back; `undefined` while it is in flight. */
+  answeredAt: number | undefined;
+  readonly whenAnswered: Promise<void>;
+  private resolveAnswered: () => void = () => {};
+
+  constructor(readonly sentAt: number) {
     this.whenAnswered = new Promise((resolve) => {
-      this.resolve = resolve;
+      this.resolveAnswered = resolve;
     });
   }
 
   answer(now: number): void {
-    if (this.answered) return;
-    this.at = Math.max(this.at, now);
-    this.answered = true;
-    this.resolve();
-  }
-
-  static never(): Sent {
-    const sent = new Sent(Number.NEGATIVE_INFINITY);
-    sent.answer(Number.NEGATIVE_INFINITY);
-    return sent;
+    this.answeredAt = now;
+    this.resolveAnswered();
   }
 }
 
-interface ChatPace {
-  /** No new booking for this chat before this time. */
-  bookedUntil: number;
-  /** Its last message, and the gap the next one keeps from it. */
-  last: Sent;
-  readonly gapMs: number;
+/**
+ * The messages to one chat, one after another: each waits for the previous one's answer, then the
+ * chat's gap. A call that gives up hands its place to whoever comes next.
+ */
+class ChatLine {
+  /** Resolves to the chat's last message once it is answered (`undefined` when there is none). */
+  private last: Promise<Sent | undefined> = Promise.resolve(undefined);
+  /** Calls in this line whose message is not sent or not answered yet. */
+  holders = 0;
+  /** From then on the chat is free, as far as its answered messages go. */
+  freeAt = Number.NEGATIVE_INFINITY;
+
+  constructor(readonly gapMs: number) {}
+
+  /** `previous` resolves to the message to keep the gap from; `leave` gives what was sent instead (or nothing). */
+  join(): { previous: Promise<Sent | undefined>; leave: (sent: Sent | undefined) => void } {
+    const previous = this.last;
+    let handOver: (last: Promise<Sent | undefined>) => void = () => {};
+    this.last = new Promise((resolve) => {
+      handOver = resolve;
+    });
+    this.holders++;
+    return {
+      previous,
+      leave: (sent) => {
+        if (sent === undefined) {
+          this.holders--;
+          handOver(previous);
+          return;
+        }
+        handOver(
+          sent.whenAnswered.then(() => {
+            this.freeAt = Math.max(this.freeAt, (sent.answeredAt ?? sent.sentAt) + this.gapMs);
+            this.holders--;
+            return sent;
+          }),
+        );
+      },
+    };
+  }
 }
 
-type GuardOutcome =
-  | { readonly type: "sent"; readonly sent: Sent }
-  | { readonly type: "paused" }
-  | { readonly type: "chatBusy"; readonly freeAt: number }
-  | { readonly type: "chatInFlight"; readonly previous: Sent };
+/** A call waiting for the bot's turn. */
+interface Waiter {
+  live: boolean;
+  readonly resolve: (sent: Sent | undefined) => void;
+  readonly reject: (error: unknown) => void;
+  stopWatching: () => void;
+}
 
 /** Below this many remembered chats, idle ones are not swept (sweeping is O(chats)). */
 const MIN_SWEEP_SIZE = 1024;
 
 /**
- * # In-process pacer, driven by the injected clock
+ * # In-process pacer, driven by the injected clock and sleep
  *
- * Two mechanisms, because each alone fails one way:
- * - Booking: each call books the next slot, `(1000 + margin) / limit` ms after the previous one,
- *   and sleeps until it. Slots are absolute, so calls are spread evenly and a late timer does not
- *   slow every later message.
- * - Guard: before it sends, a call looks at the message `limit` places back, and waits until one
- *   second (plus margin) has passed since that message's answer came back. Telegram received that
- *   message before answering it, and will receive this one after it leaves, so no one-second
- *   window at Telegram's end holds more than the limit, whatever the network's jitter or a stalled
- *   event loop. The cost is one round trip per second (1 % at 10 ms). While that message is still
- *   in flight, calls wait for its answer (at most the sender's timeout): a bot whose calls hang
- *   slows down instead of piling more calls onto Telegram.
- * Each chat keeps its own gap the same way (1 s; 3 s for groups: 20 per minute); a call whose chat
- * is not free leaves the line and books again, so it holds up no other chat.
+ * Calls wait in one line, first come first served; only its head waits on a timer, so a million
+ * waiting sends do not all wake at every answer. The head leaves when both allow it:
+ * - Spacing: slots `(1000 + margin) / limit` ms apart. Slots are absolute: a late timer or a
+ *   message held back by the guard does not push later slots back, so the next calls catch up.
+ * - Guard (`CountedWindow`): fewer than `limit` messages may still count in the window (one
+ *   second plus margin plus `WINDOW_SLACK_MS`). A message counts from when it left; if its answer
+ *   came back slower than the fastest of the last 64 round trips, from that much later, since it
+ *   may have reached Telegram that late (a stalled event loop, a slow leg of the network: the
+ *   pacer cannot tell the way there from the way back). While in flight it counts in every
+ *   window, so with `limit` calls unanswered the line waits for an answer (at most the sender's
+ *   timeout): a bot whose calls hang slows down instead of piling more calls onto Telegram. Until
+ *   16 answers came back, messages count from their answers (the safe bound); when a faster round
+ *   trip than any before shows up, the messages still counted are counted again with it.
+ * Counting from departures, a sender reaches the limit whatever the round trip, provided enough
+ * calls wait: about `limit × round trip` in flight, plus a few waiting. What the guard costs is
+ * how much round trips vary above the fastest one (about 3 % when they vary by ±30 ms). It assumes
+ * the fastest recent call was fast both ways; should delays move from the way back to the way
+ * there within 64 calls, a window could hold a call more, up to that delay early (`marginMs`
+ * covers a network known to do so).
  *
- * A 429 pause moves every booking past its end. On a manual clock with a `sleep` that advances
- * it, the same code paces simulated time exactly.
+ * Each chat keeps its own gap (1 s; 3 s for groups: 20 per minute), counted from its previous
+ * message's answer. A call waits for its chat before it joins the line, so it holds up no other chat.
+ *
+ * A 429 pause holds the line until it ends; slots start again from its end. An aborted call
+ * leaves the line at once; it had no slot of its own, so later calls are not slowed. On a manual
+ * clock with a `sleep` that advances it, the same code paces simulated time exactly.
  */
 export function createMemoryRateLimiter(settings: RateLimiterSettings): TelegramRateLimiter {
   return new MemoryRateLimiter(settings);
@@ -81,46 +128,43 @@ class MemoryRateLimiter implements TelegramRateLimiter {
   private readonly limit: number;
   private readonly windowMs: number;
   private readonly slotMs: number;
-  /** The last `limit` messages, oldest at `head` once full. */
-  private readonly sent: Sent[] = [];
-  private head = 0;
+  private readonly window: CountedWindow;
   private nextSlot = Number.NEGATIVE_INFINITY;
   private pausedUntil = Number.NEGATIVE_INFINITY;
-  private readonly chats = new Map<string, ChatPace>();
+  private readonly chats = new Map<string, ChatLine>();
   private sweepAt = MIN_SWEEP_SIZE;
-  /**
-   * Calls pass the guard one at a time, in the order they woke: only the first waits on a timer.
-   * (Each waiting on its own, every answer would wake every waiting call.)
-   */
-  private guardLine: Promise<unknown> = Promise.resolve();
+  /** Calls waiting for the bot's turn, in order; given-up ones are dropped when they reach the front. */
+  private line: Waiter[] = [];
+  private lineStart = 0;
+  private waiting = 0;
+  private pumping = false;
+  /** Stops the head's timer when every waiting call gave up. */
+  private pumpTimer: AbortController | undefined;
 
   constructor(private readonly settings: RateLimiterSettings) {
     this.limit = Math.max(1, Math.floor(overallPerSecond(settings)));
-    this.windowMs = 1000 + settings.limits.marginMs;
-    this.slotMs = this.windowMs / this.limit;
+    this.windowMs = 1000 + settings.limits.marginMs + WINDOW_SLACK_MS;
+    this.slotMs = (1000 + settings.limits.marginMs) / this.limit;
+    this.window = new CountedWindow(this.limit, this.windowMs);
   }
 
-  async acquire(chatId: ChatId): Promise<Answered> {
-    const key = String(chatId);
-    let chatFreeAt: number | undefined;
-    for (;;) {
-      const slot = this.book(key, chatId, chatFreeAt);
-      await this.sleepUntil(slot);
-      const turn = this.guardLine.then(() => this.passGuard(key, chatId));
-      this.guardLine = turn.catch(() => undefined);
-      const outcome = await turn;
-      if (outcome.type === "sent") {
-        const { sent } = outcome;
-        return () => sent.answer(this.now());
-      }
-      // A 429 began, or the chat is not free yet: book again, once it is.
-      if (outcome.type === "chatInFlight") {
-        await outcome.previous.whenAnswered;
-        chatFreeAt = outcome.previous.at + this.chatPace(key, chatId).gapMs;
-      } else {
-        chatFreeAt = outcome.type === "chatBusy" ? outcome.freeAt : undefined;
-      }
+  async acquire(chatId: ChatId, options: AcquireOptions = {}): Promise<Turn> {
+    const { signal } = options;
+    if (signal?.aborted) return { type: "aborted" };
+    const chat = this.chatLine(String(chatId), chatId);
+    // A chat with nothing in flight and its gap passed (nearly every call of a broadcast) joins the
+    // line now, so calls join it in the order they asked, whatever each one awaits.
+    const chatFree = chat.holders === 0 && chat.freeAt <= this.now();
+    const place = chat.join();
+    let sent: Sent | undefined;
+    try {
+      sent = chatFree ? await this.waitInLine(signal) : await this.takeTurn(chat, place.previous, signal);
+    } finally {
+      place.leave(sent);
     }
+    if (sent === undefined) return { type: "aborted" };
+    const mine = sent;
+    return { type: "acquired", answered: () => this.answer(mine) };
   }
 
   async pause(ms: number): Promise<void> {
@@ -132,74 +176,141 @@ class MemoryRateLimiter implements TelegramRateLimiter {
   }
 
   /** Clocks tick in whole milliseconds: rounding up guarantees the clock reaches the target. */
-  private async sleepUntil(at: number): Promise<void> {
+  private async sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
     const wait = Math.ceil(at - this.now());
-    if (wait > 0) await this.settings.sleep(wait);
+    if (wait > 0) await this.settings.sleep(wait, signal);
   }
 
-  private chatPace(key: string, chatId: ChatId): ChatPace {
+  /** The chat's turn, then the bot's; `undefined` when the signal aborted first. */
+  private async takeTurn(
+    chat: ChatLine,
+    previous: Promise<Sent | undefined>,
+    signal: AbortSignal | undefined,
+  ): Promise<Sent | undefined> {
+    const before = await unlessAborted(previous, signal);
+    if (before === ABORTED) return undefined;
+    if (before !== undefined) {
+      await this.sleepUntil((before.answeredAt ?? before.sentAt) + chat.gapMs, signal);
+      if (signal?.aborted) return undefined;
+    }
+    return this.waitInLine(signal);
+  }
+
+  private answer(sent: Sent): void {
+    if (sent.answeredAt !== undefined) return;
+    const now = this.now();
+    sent.answer(now);
+    this.window.answered(sent.sentAt, now);
+  }
+
+  private chatLine(key: string, chatId: ChatId): ChatLine {
     let chat = this.chats.get(key);
     if (chat === undefined) {
-      const never = Number.NEGATIVE_INFINITY;
-      chat = {
-        bookedUntil: never,
-        last: Sent.never(),
-        gapMs: chatGapMs(this.settings.limits, chatId),
-      };
+      chat = new ChatLine(chatGapMs(this.settings.limits, chatId));
       this.chats.set(key, chat);
     }
     return chat;
   }
 
-  /**
-   * Books the call's slot. `chatFreeAt`, on booking again after the chat was found busy, replaces
-   * the chat's reservation (the call's own earlier one) by when the chat is actually free.
-   */
-  private book(key: string, chatId: ChatId, chatFreeAt?: number): number {
-    const chat = this.chatPace(key, chatId);
-    const overall = Math.max(this.now(), this.pausedUntil, this.nextSlot);
-    // A call held back by its chat, not by the bot, takes a slot of its own and leaves the
-    // bot's slots to other chats (the guard still counts it against the overall limit).
-    const slot = Math.max(overall, chatFreeAt ?? chat.bookedUntil);
-    if (slot === overall) this.nextSlot = slot + this.slotMs;
-    chat.bookedUntil = Math.max(chat.bookedUntil, slot + chat.gapMs);
-    return slot;
+  private waitInLine(signal: AbortSignal | undefined): Promise<Sent | undefined> {
+    return new Promise((resolve, reject) => {
+      // After a quiet spell the first call does not inherit slots nobody used.
+      if (this.waiting === 0) this.nextSlot = Math.max(this.nextSlot, this.now());
+      const waiter: Waiter = { live: true, resolve, reject, stopWatching: () => {} };
+      this.line.push(waiter);
+      this.waiting++;
+      if (signal !== undefined) waiter.stopWatching = onAbort(signal, () => this.giveUp(waiter));
+      this.pump();
+    });
   }
 
-  /**
-   * Waits until the overall window allows a message now and records it. Sends the call back to
-   * booking when a pause began, or when its chat is not free yet (it leaves the line rather than
-   * hold up other chats).
-   */
-  private async passGuard(key: string, chatId: ChatId): Promise<GuardOutcome> {
-    for (;;) {
+  private giveUp(waiter: Waiter): void {
+    if (!waiter.live) return;
+    this.leaveLine(waiter);
+    waiter.resolve(undefined);
+    if (this.waiting === 0) this.pumpTimer?.abort();
+  }
+
+  private leaveLine(waiter: Waiter): void {
+    waiter.live = false;
+    waiter.stopWatching();
+    this.waiting--;
+  }
+
+  /** The first call still waiting; drops given-up ones from the front. */
+  private front(): Waiter | undefined {
+    while (this.lineStart < this.line.length) {
+      const waiter = this.line[this.lineStart];
+      if (waiter?.live) return waiter;
+      this.lineStart++;
+    }
+    this.line = [];
+    this.lineStart = 0;
+    return undefined;
+  }
+
+  private shift(): void {
+    this.lineStart++;
+    if (this.lineStart >= 1024 && this.lineStart * 2 >= this.line.length) {
+      this.line = this.line.slice(this.lineStart);
+      this.lineStart = 0;
+    }
+  }
+
+  /** Lets the line's calls go, one at a time; runs while calls wait, then stops. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    this.letThrough()
+      .catch((error: unknown) => {
+        // The sleep failed: fail every waiting call alike (the sender reports the limiter unavailable).
+        for (let waiter = this.front(); waiter !== undefined; waiter = this.front()) {
+          this.leaveLine(waiter);
+          waiter.reject(error);
+        }
+      })
+      .finally(() => {
+        this.pumping = false;
+        if (this.waiting > 0) this.pump();
+      });
+  }
+
+  private async letThrough(): Promise<void> {
+    for (let waiter = this.front(); waiter !== undefined; waiter = this.front()) {
       const now = this.now();
-      if (now < this.pausedUntil) return { type: "paused" };
-      const chat = this.chatPace(key, chatId);
-      if (!chat.last.answered) return { type: "chatInFlight", previous: chat.last };
-      const chatFreeAt = chat.last.at + chat.gapMs;
-      if (chatFreeAt > now) return { type: "chatBusy", freeAt: chatFreeAt };
-      const oldest = this.sent.length < this.limit ? undefined : this.sent[this.head];
-      if (oldest !== undefined && !oldest.answered) {
-        // Not answered yet: Telegram may not have counted it. The line waits (at most the call's timeout).
-        await oldest.whenAnswered;
+      const windowFreeAt = this.window.freeAt(now);
+      if (windowFreeAt === undefined) {
+        // `limit` calls in flight: each may reach Telegram at any moment. Wait for an answer.
+        await this.window.whenAnswered;
         continue;
       }
-      const windowFreeAt = oldest === undefined ? now : oldest.at + this.windowMs;
-      if (windowFreeAt <= now) return { type: "sent", sent: this.record(chat, now) };
-      await this.sleepUntil(windowFreeAt);
+      const at = Math.max(this.nextSlot, this.pausedUntil, windowFreeAt);
+      if (at > now) {
+        await this.waitForFront(at);
+        continue;
+      }
+      this.shift();
+      this.leaveLine(waiter);
+      // The slot used, not now: a late timer or the guard do not push the next slots back (a
+      // backlog of at most one window is caught up).
+      this.nextSlot = Math.max(this.nextSlot, this.pausedUntil, now - this.windowMs) + this.slotMs;
+      waiter.resolve(this.record(now));
     }
   }
 
-  private record(chat: ChatPace, now: number): Sent {
-    const sent = new Sent(now);
-    if (this.sent.length < this.limit) {
-      this.sent.push(sent);
-    } else {
-      this.sent[this.head] = sent;
-      this.head = (this.head + 1) % this.limit;
+  private async waitForFront(at: number): Promise<void> {
+    const timer = new AbortController();
+    this.pumpTimer = timer;
+    try {
+      await this.sleepUntil(at, timer.signal);
+    } finally {
+      this.pumpTimer = undefined;
     }
-    chat.last = sent;
+  }
+
+  private record(now: number): Sent {
+    const sent = new Sent(now);
+    this.window.sent();
     if (this.chats.size >= this.sweepAt) this.sweep(now);
     return sent;
   }
@@ -207,9 +318,7 @@ class MemoryRateLimiter implements TelegramRateLimiter {
   /** Forgets chats that no longer hold anything back, so a million-chat broadcast does not keep a million entries. */
   private sweep(now: number): void {
     for (const [key, chat] of this.chats) {
-      if (chat.bookedUntil <= now && chat.last.answered && chat.last.at + chat.gapMs <= now) {
-        this.chats.delete(key);
-      }
+      if (chat.holders === 0 && chat.freeAt <= now) this.chats.delete(key);
     }
     this.sweepAt = Math.max(MIN_SWEEP_SIZE, this.chats.size * 2);
   }

@@ -6,13 +6,12 @@ import {
 } from "../../core/telegram-errors.js";
 import type { Clock } from "../../ports/clock.js";
 import type { Logger } from "../../ports/logger.js";
-import type { MessageSender, OutgoingMessage } from "../../ports/sender.js";
+import type { MessageSender, OutgoingMessage, SendOptions } from "../../ports/sender.js";
 import { silentLogger, systemClock } from "../../service/defaults.js";
 import { createFetchTransport } from "./fetch-transport.js";
 import { createGrammyTransport, type GrammyApi } from "./grammy-transport.js";
 import { createMemoryRateLimiter } from "./memory-rate-limiter.js";
 import {
-  type Answered,
   type RateLimiterFactory,
   type RateLimiterSettings,
   realSleep,
@@ -20,6 +19,7 @@ import {
   TELEGRAM_DEFAULT_LIMITS,
   type TelegramLimits,
   type TelegramRateLimiter,
+  type Turn,
 } from "./rate-limiter.js";
 import { describeError, redactToken } from "./redact.js";
 import type { Transport, TransportAnswer } from "./transport.js";
@@ -71,6 +71,10 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  * every later call of the bot for its `retry_after`. A chat that migrated to a supergroup is
  * reported as a transient failure carrying `migrateToChatId`: the worker resends to the new id and
  * records it on the recipient (a `SendResult` cannot say "delivered, but elsewhere").
+ *
+ * When `options.signal` aborts while the call still waits for its turn, it answers `not_sent`
+ * without calling Telegram (an already-aborted signal answers so at once). A call that got its
+ * turn is never abandoned: its real outcome is answered, whatever the signal does meanwhile.
  */
 export function createTelegramSender(options: TelegramSenderOptions): MessageSender {
   const token = options.api === undefined ? options.token : options.api.token;
@@ -93,6 +97,7 @@ export function createTelegramSender(options: TelegramSenderOptions): MessageSen
     sleep: options.sleep ?? sleepOf(options.clock),
     logger,
     botId: token?.split(":")[0] || "bot",
+    timeoutMs,
   });
   const redact = (text: string) => redactToken(text, token);
   const log = (level: keyof Logger, fields: object, message: string) => {
@@ -104,15 +109,17 @@ export function createTelegramSender(options: TelegramSenderOptions): MessageSen
   };
 
   return {
-    async send(message: OutgoingMessage): Promise<SendResult> {
+    async send(message: OutgoingMessage, options: SendOptions = {}): Promise<SendResult> {
+      const { signal } = options;
+      if (signal?.aborted) return { status: "not_sent" };
       const context = {
         broadcastId: message.broadcastId,
         recipientId: message.recipientId,
         chatId: message.chatId,
       };
-      let answered: Answered;
+      let turn: Turn;
       try {
-        answered = await limiter.acquire(message.chatId);
+        turn = await limiter.acquire(message.chatId, signal === undefined ? {} : { signal });
       } catch (error) {
         log(
           "error",
@@ -121,6 +128,8 @@ export function createTelegramSender(options: TelegramSenderOptions): MessageSen
         );
         return { status: "failed", kind: "transient", description: "Rate limiter unavailable" };
       }
+      if (turn.type === "aborted") return { status: "not_sent" };
+      // From here on the call is made and its outcome answered: the signal no longer applies.
       let answer: TransportAnswer;
       try {
         answer = await transport.sendMessage({
@@ -133,7 +142,7 @@ export function createTelegramSender(options: TelegramSenderOptions): MessageSen
         // Transports do not throw; this guards the port's promise all the same.
         answer = { type: "network", detail: describeError(error, token) };
       } finally {
-        answered();
+        turn.answered();
       }
       if (answer.type === "ok") {
         return answer.messageId === undefined

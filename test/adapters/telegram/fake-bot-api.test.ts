@@ -6,6 +6,7 @@ import {
   type FakeBotApi,
 } from "../../../src/testing/fake-bot-api.js";
 import { createManualClock } from "../../../src/testing/manual-clock.js";
+import { simulatedTime } from "./simulated-time.js";
 
 /** The look-alike hosts use in their own tests: it must answer the way Telegram does. */
 let api: FakeBotApi | undefined;
@@ -167,6 +168,105 @@ describe("createFakeBotApi over HTTP", () => {
     const after = await post(api.fetch, "http://fake/bot1:x/sendMessage", { chat_id: 1, text: "a" });
     expect(after.status).toBe(200);
     expect(api.requests).toHaveLength(1);
+  });
+});
+
+describe("createFakeBotApi with latency (a simulated round trip)", () => {
+  const T0 = Date.UTC(2025, 0, 1);
+
+  /** Sends one call at simulated time `at` and resolves to when its answer came back. */
+  async function answeredAt(fake: FakeBotApi, sim: ReturnType<typeof simulatedTime>, chat_id = 1) {
+    const response = await post(fake.fetch, "http://fake/bot1:x/sendMessage", { chat_id, text: "a" });
+    await response.text();
+    return { at: sim.now(), status: response.status };
+  }
+
+  it("holds each answer back by a fixed latency; the arrival time stays the moment the call arrived", async () => {
+    const sim = simulatedTime(T0);
+    api = createFakeBotApi({ clock: sim.clock, sleep: sim.sleep, latency: 120 });
+    const answer = answeredAt(api, sim);
+    const pending = sim.run(
+      (async () => {
+        await sim.sleep(50);
+        return api?.requests[0]?.status;
+      })(),
+    );
+    expect(await pending).toBeUndefined();
+    expect(await sim.run(answer)).toEqual({ at: T0 + 120, status: 200 });
+    expect(api.requests[0]).toMatchObject({ at: new Date(T0), status: 200 });
+  });
+
+  it("draws each round trip from base ± jitter with the given random", async () => {
+    const sim = simulatedTime(T0);
+    const draws = [0, 0.5, 0.75];
+    api = createFakeBotApi({
+      clock: sim.clock,
+      sleep: sim.sleep,
+      latency: { baseMs: 100, jitterMs: 40 },
+      random: () => draws.shift() ?? 0.5,
+    });
+    const fake = api;
+    const durations = await sim.run(
+      (async () => {
+        const taken: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const start = sim.now();
+          taken.push((await answeredAt(fake, sim)).at - start);
+        }
+        return taken;
+      })(),
+    );
+    expect(durations).toEqual([60, 100, 120]);
+  });
+
+  it("never answers sooner than at once, whatever the jitter", async () => {
+    const sim = simulatedTime(T0);
+    api = createFakeBotApi({
+      clock: sim.clock,
+      sleep: sim.sleep,
+      latency: { baseMs: 10, jitterMs: 50 },
+      random: () => 0,
+    });
+    expect((await sim.run(answeredAt(api, sim))).at).toBe(T0);
+  });
+
+  it("adds a slow answer's delay on top of the round trip", async () => {
+    const sim = simulatedTime(T0);
+    api = createFakeBotApi({ clock: sim.clock, sleep: sim.sleep, latency: 100 });
+    api.answerChat(1, botAnswers.slow(250));
+    expect((await sim.run(answeredAt(api, sim))).at).toBe(T0 + 350);
+  });
+
+  it("holds errors, hang-ups and refusals back by the round trip too", async () => {
+    const sim = simulatedTime(T0);
+    api = createFakeBotApi({ clock: sim.clock, sleep: sim.sleep, latency: 80 });
+    api.answerChat(1, botAnswers.tooManyRequests(1));
+    expect(await sim.run(answeredAt(api, sim))).toEqual({ at: T0 + 80, status: 429 });
+  });
+
+  it("waits on real timers by default", async () => {
+    api = createFakeBotApi({ latency: 60 });
+    const { url } = await api.start();
+    const started = performance.now();
+    await (await post(fetch, `${url}/bot1:x/sendMessage`, { chat_id: 1, text: "a" })).json();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+  });
+});
+
+describe("botAnswers.serverError", () => {
+  it.each([
+    [500, "Internal Server Error"],
+    [502, "Bad Gateway"],
+    [503, "Service Unavailable"],
+    [504, "Gateway Timeout"],
+  ])("describes %i with its own reason phrase", (code, phrase) => {
+    expect(botAnswers.serverError(code)).toEqual({ type: "error", errorCode: code, description: phrase });
+  });
+
+  it("keeps a description that was passed", () => {
+    expect(botAnswers.serverError(502, "Bad Gateway: upstream down")).toMatchObject({
+      description: "Bad Gateway: upstream down",
+    });
   });
 });
 

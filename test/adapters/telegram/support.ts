@@ -16,6 +16,26 @@ export function mostInAnyWindow(requests: readonly RecordedBotRequest[], windowM
   return most;
 }
 
+/**
+ * The most requests in any window of `windowMs` if `chatId`'s call had arrived at any moment
+ * between when it did and `latestMs` after: what a pacer that cannot see the way there must allow for.
+ */
+export function mostInAnyWindowIfLate(
+  requests: readonly RecordedBotRequest[],
+  chatId: number,
+  latestMs: number,
+  windowMs = 1000,
+): number {
+  let most = 0;
+  for (let delay = 0; delay <= latestMs; delay += 25) {
+    const shifted = requests.map((r) =>
+      r.chatId === chatId ? { ...r, at: new Date(r.at.getTime() + delay) } : r,
+    );
+    most = Math.max(most, mostInAnyWindow(shifted, windowMs));
+  }
+  return most;
+}
+
 /** Gaps between consecutive requests, in ms. */
 export const gapsOf = (requests: readonly RecordedBotRequest[]): number[] =>
   requests.slice(1).map((r, i) => r.at.getTime() - (requests[i]?.at.getTime() ?? 0));
