@@ -12,7 +12,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { createBroadcastService, createScheduler, createSendWorker, type Logger } from "broadcastkit";
+import { createBroadcastKit, type Logger } from "broadcastkit";
 import { type Authorize, createHttpHandler, localeFromAcceptLanguage } from "broadcastkit/http";
 import { createFakeSender, createMemoryQueue } from "broadcastkit/memory";
 import { createSqliteStore } from "broadcastkit/sqlite";
@@ -28,8 +28,6 @@ const logger: Logger = {
 };
 
 const store = createSqliteStore({ filename: process.env.DATABASE_FILE ?? "broadcasts.db" });
-// autoRun: jobs run by themselves on real timers, as a worker process would take them.
-const queue = createMemoryQueue({ autoRun: true });
 const sender = createFakeSender({
   record: false,
   respond: (message) =>
@@ -37,11 +35,18 @@ const sender = createFakeSender({
       ? { status: "failed", kind: "permanent", description: "Forbidden: bot was blocked by the user" }
       : { status: "delivered" },
 });
-const service = createBroadcastService({ store, queue, logger });
-const worker = createSendWorker({ store, queue, sender, logger });
-queue.consume((job) => worker.handle(job));
-const scheduler = createScheduler({ service, intervalMs: 10_000, logger });
-scheduler.start();
+// One composition root: the service, the worker and the scheduler share every port. autoRun: jobs
+// run by themselves on real timers, as a worker process would take them. start() also picks up a
+// broadcast a previous run of this process left sending.
+const kit = createBroadcastKit({
+  store,
+  queue: createMemoryQueue({ autoRun: true }),
+  sender,
+  logger,
+  scheduler: { intervalMs: 10_000 },
+});
+await kit.start();
+const { service } = kit;
 
 /** Compares in constant time, so response timing does not reveal how much of a guess was right. */
 function sameSecret(given: string, expected: string): boolean {
@@ -70,8 +75,8 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log(`${signal}: shutting down`);
-  queue.close();
-  await scheduler.stop();
+  // Sends in flight finish and are written; unstarted recipients are released for the next start.
+  await kit.stop();
   // Progress streams stay open until their broadcast ends; close them rather than wait.
   server.close();
   if ("closeAllConnections" in server) server.closeAllConnections();

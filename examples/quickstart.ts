@@ -17,8 +17,7 @@ import { join } from "node:path";
 import {
   type BroadcastService,
   type BroadcastStore,
-  createBroadcastService,
-  createSendWorker,
+  createBroadcastKit,
   FINISHED_STATUSES,
   type NewRecipient,
   type OutgoingMessage,
@@ -120,16 +119,15 @@ function report(label: string, p: Progress): void {
 
 async function main(): Promise<void> {
   const { store, close, where } = await openStore();
-  const queue = createMemoryQueue({ autoRun: true });
   const telegram = simulatedTelegram();
-  const service = createBroadcastService({ store, queue });
-  const worker = createSendWorker({
+  const kit = createBroadcastKit({
     store,
-    queue,
+    queue: createMemoryQueue({ autoRun: true }),
     sender: telegram.sender,
-    retry: { baseDelayMs: 250 },
+    worker: { retry: { baseDelayMs: 250 } },
   });
-  queue.consume((job) => worker.handle(job));
+  await kit.start();
+  const { service } = kit;
   console.log(`broadcastkit demo: ${RECIPIENTS.toLocaleString("en")} recipients, store ${where}\n`);
 
   const created = await service.create({
@@ -155,8 +153,7 @@ async function main(): Promise<void> {
   for (const r of failedPage.items)
     console.log(`  #${r.recipientId} chat ${r.chatId}: ${r.lastError} (${r.lastErrorKind})`);
 
-  await queue.idle();
-  queue.close();
+  await kit.stop();
   await close();
 }
 
