@@ -15,10 +15,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  type BroadcastError,
   type BroadcastService,
   type BroadcastStore,
   createBroadcastKit,
   FINISHED_STATUSES,
+  formatBroadcastError,
   type NewRecipient,
   type OutgoingMessage,
   type Progress,
@@ -27,6 +29,7 @@ import {
 import { createFakeSender, createMemoryQueue, createMemoryStore } from "broadcastkit/memory";
 import { createSqliteStore } from "broadcastkit/sqlite";
 import { Presets, SingleBar } from "cli-progress";
+import type { Result } from "neverthrow";
 
 const RECIPIENTS = 3_000;
 const useMemory = process.argv.includes("--memory");
@@ -80,6 +83,12 @@ async function openStore(): Promise<{ store: BroadcastStore; close: () => Promis
 
 const isFinished = (p: Progress) => FINISHED_STATUSES.includes(p.status);
 
+/** The value of a result; an error, in words. */
+function valueOf<T>(result: Result<T, BroadcastError>): T {
+  if (result.isErr()) throw new Error(formatBroadcastError(result.error));
+  return result.value;
+}
+
 /** Redraws the bar from the stored counters until the broadcast reaches a final status. */
 async function watch(service: BroadcastService, id: number, title: string): Promise<Progress> {
   const bar = new SingleBar(
@@ -91,12 +100,12 @@ async function watch(service: BroadcastService, id: number, title: string): Prom
     },
     Presets.shades_classic,
   );
-  let progress = (await service.getProgress(id))._unsafeUnwrap();
+  let progress = valueOf(await service.getProgress(id));
   const draw = (p: Progress) => ({ sent: p.sentCount, failed: p.failedCount, status: p.status });
   bar.start(progress.totalRecipients, progress.sentCount + progress.failedCount, draw(progress));
   while (!isFinished(progress)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    progress = (await service.getProgress(id))._unsafeUnwrap();
+    progress = valueOf(await service.getProgress(id));
     bar.update(progress.sentCount + progress.failedCount, draw(progress));
   }
   bar.stop();
@@ -134,21 +143,21 @@ async function main(): Promise<void> {
     message: { text: "Hi <b>{{name}}</b>, your order ships today!", parseMode: "HTML" },
     recipients: audience(),
   });
-  if (created.isErr()) throw new Error(`create refused: ${JSON.stringify(created.error)}`);
+  if (created.isErr()) throw new Error(`create refused: ${formatBroadcastError(created.error)}`);
   const { id } = created.value;
 
-  (await service.start(id))._unsafeUnwrap();
+  valueOf(await service.start(id));
   report("after the first pass", await watch(service, id, "sending "));
 
   telegram.endOutage();
-  const retry = (await service.retryFailed(id))._unsafeUnwrap();
+  const retry = valueOf(await service.retryFailed(id));
   console.log(
     `\nretryFailed: ${retry.retriedCount} recipients queued again (job ${retry.taskId}), ` +
       `${retry.skippedCount} permanent failures skipped`,
   );
   report("end state", await watch(service, id, "retrying"));
 
-  const failedPage = (await service.listRecipients(id, { status: "failed", limit: 3 }))._unsafeUnwrap();
+  const failedPage = valueOf(await service.listRecipients(id, { status: "failed", limit: 3 }));
   console.log("\nsome recipients that stay failed:");
   for (const r of failedPage.items)
     console.log(`  #${r.recipientId} chat ${r.chatId}: ${r.lastError} (${r.lastErrorKind})`);
