@@ -17,5 +17,5 @@ export default defineConfig({
   splitting: false,
   sourcemap: true,
   clean: true,
-  external: ["better-sqlite3", "pg", "ioredis", "grammy", "vitest", "fast-check"],
+  external: ["better-sqlite3", "pg", "ioredis", "bullmq", "grammy", "vitest", "fast-check"],
 });
