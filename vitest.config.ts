@@ -18,6 +18,7 @@ export default defineConfig({
       { find: /^broadcastkit\/sqlite$/, replacement: source("./src/adapters/sqlite/index.ts") },
       { find: /^broadcastkit\/postgres$/, replacement: source("./src/adapters/postgres/index.ts") },
       { find: /^broadcastkit\/telegram$/, replacement: source("./src/adapters/telegram/index.ts") },
+      { find: /^broadcastkit\/bullmq$/, replacement: source("./src/adapters/bullmq/index.ts") },
     ],
   },
   test: {

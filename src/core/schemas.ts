@@ -3,7 +3,13 @@ import { z } from "zod";
 import { type BroadcastError, type ValidationIssue, validationError } from "./errors.js";
 import { MAX_STORED_INTEGER, storableText } from "./storable.js";
 import { MAX_MESSAGE_LENGTH } from "./template.js";
-import { BROADCAST_STATUSES, PARSE_MODES, RECIPIENT_STATUSES, type TemplateVariables } from "./types.js";
+import {
+  BROADCAST_STATUSES,
+  MAX_PARALLELISM,
+  PARSE_MODES,
+  RECIPIENT_STATUSES,
+  type TemplateVariables,
+} from "./types.js";
 
 /**
  * A store-issued broadcast id: a positive safe integer. (`z.int()` takes safe integers only, so
@@ -113,7 +119,15 @@ export const listRecipientsOptionsSchema = z.strictObject({
   cursor: z.string().max(200).optional(),
 });
 
-export const retryOptionsSchema = z.strictObject({ includePermanent: z.boolean().optional() });
+/** How many send jobs share a broadcast (each may run in another process). */
+export const parallelismSchema = z.int().min(1).max(MAX_PARALLELISM);
+
+export const sendOptionsSchema = z.strictObject({ parallelism: parallelismSchema.optional() });
+
+export const retryOptionsSchema = z.strictObject({
+  includePermanent: z.boolean().optional(),
+  parallelism: parallelismSchema.optional(),
+});
 
 export const countersSchema = z.strictObject({
   sentCount: z.int().nonnegative(),

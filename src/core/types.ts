@@ -123,7 +123,16 @@ export interface NewRecipient {
 export interface SendJob {
   readonly broadcastId: number;
   readonly onlyFailed: boolean;
+  /**
+   * Which of the jobs sharing the broadcast this is, when it was started with `parallelism` above
+   * one (0 by default): each part is queued, continued and deduplicated on its own, and all parts
+   * share the broadcast's recipients through the store's leases.
+   */
+  readonly part?: number | undefined;
 }
+
+/** Most jobs one broadcast may be shared by. */
+export const MAX_PARALLELISM = 64;
 
 export interface Page<T> {
   readonly items: readonly T[];

@@ -18,6 +18,11 @@ export interface ConsumableQueue extends JobQueue {
   consume?(handler: JobHandler): void;
   /** Stops handing out jobs; waiting jobs stay queued. */
   close?(): void | Promise<void>;
+  /**
+   * Runs `tick` once every `intervalMs` across every process sharing the queue (a durable queue's
+   * scheduler, e.g. BullMQ's job schedulers). Without it, each process ticks on its own timer.
+   */
+  scheduleTicks?(intervalMs: number, tick: () => Promise<unknown>): Promise<void>;
 }
 
 /** The worker's own settings; its ports come from the kit. */
@@ -48,7 +53,8 @@ export interface BroadcastKit {
   /**
    * Starts consuming send jobs (when the queue can be consumed here), runs a first scheduler tick
    * at once (so broadcasts a previous process left `sending` are picked up now), then ticks on the
-   * scheduler's interval.
+   * scheduler's interval: once per interval across every process when the queue schedules ticks
+   * (BullMQ), else on this process's timer.
    */
   start(): Promise<void>;
   /**
@@ -87,16 +93,9 @@ export function createBroadcastKit(options: BroadcastKitOptions): BroadcastKit {
     ...(options.settleTimeoutMs === undefined ? {} : { settleTimeoutMs: options.settleTimeoutMs }),
   });
   const worker = createSendWorker({ ...options.worker, ...ports, sender });
+  const tickEveryMs = options.scheduler === false ? 0 : (options.scheduler?.intervalMs ?? 60_000);
   const scheduler =
-    options.scheduler === false
-      ? null
-      : createScheduler({
-          service,
-          logger,
-          ...(options.scheduler?.intervalMs === undefined
-            ? {}
-            : { intervalMs: options.scheduler.intervalMs }),
-        });
+    options.scheduler === false ? null : createScheduler({ service, logger, intervalMs: tickEveryMs });
   let started = false;
 
   return {
@@ -109,7 +108,8 @@ export function createBroadcastKit(options: BroadcastKitOptions): BroadcastKit {
       queue.consume?.((job) => worker.handle(job));
       if (scheduler === null) return;
       await scheduler.tick();
-      scheduler.start();
+      if (queue.scheduleTicks !== undefined) await queue.scheduleTicks(tickEveryMs, () => scheduler.tick());
+      else scheduler.start();
     },
     async stop() {
       await scheduler?.stop();

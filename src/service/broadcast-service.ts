@@ -8,6 +8,7 @@ import {
   listRecipientsOptionsSchema,
   parseInput,
   retryOptionsSchema,
+  sendOptionsSchema,
 } from "../core/schemas.js";
 import { addRecipients } from "./add-recipients.js";
 import { loadBroadcast, validId } from "./broadcast-reads.js";
@@ -69,7 +70,12 @@ export function createBroadcastService(options: BroadcastServiceOptions): Broadc
         ),
       ),
 
-    start: (id) => withId(id, (valid) => startSending(deps, valid)),
+    start: (id, options = {}) =>
+      withId(id, (valid) =>
+        parseInput(sendOptionsSchema, options).asyncAndThen(({ parallelism }) =>
+          startSending(deps, valid, parallelism === undefined ? {} : { parallelism }),
+        ),
+      ),
 
     schedule: (id, at) =>
       withId(id, (valid) =>
@@ -99,11 +105,12 @@ export function createBroadcastService(options: BroadcastServiceOptions): Broadc
           .andThen((paused) => loadBroadcast(deps, valid).orElse(() => ok(paused))),
       ),
 
-    resume: (id) =>
+    resume: (id, options = {}) =>
       withId(id, (valid) =>
         safeTry(async function* () {
+          const { parallelism } = yield* parseInput(sendOptionsSchema, options);
           const applied = yield* runTransition(deps, valid, { type: "resume" });
-          yield* enqueueOrRevert(deps, applied);
+          yield* enqueueOrRevert(deps, applied, parallelism);
           emit({ type: "broadcast.resumed", broadcastId: valid, at: clock.now() });
           return ok(applied.broadcast);
         }),
@@ -122,8 +129,8 @@ export function createBroadcastService(options: BroadcastServiceOptions): Broadc
 
     retryFailed: (id, retryOptions = {}) =>
       withId(id, (valid) =>
-        parseInput(retryOptionsSchema, retryOptions).asyncAndThen(({ includePermanent }) =>
-          retryFailed(deps, valid, includePermanent ?? false),
+        parseInput(retryOptionsSchema, retryOptions).asyncAndThen(({ includePermanent, parallelism }) =>
+          retryFailed(deps, valid, includePermanent ?? false, parallelism),
         ),
       ),
 

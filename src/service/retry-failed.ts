@@ -4,7 +4,7 @@ import { ALLOWED_FROM, type BroadcastPatch, RETRY_ACCEPTED_FROM, transition } fr
 import type { Broadcast, BroadcastStatus } from "../core/types.js";
 import { loadBroadcast } from "./broadcast-reads.js";
 import { adapterCall } from "./guarded-ports.js";
-import { enqueueSend } from "./send-jobs.js";
+import { enqueueParts, sendJobParts } from "./send-jobs.js";
 import type { ServiceDeps } from "./service-deps.js";
 import { runTransition } from "./transition-runner.js";
 import type { RetryResult } from "./types.js";
@@ -62,6 +62,7 @@ export function retryFailed(
   deps: ServiceDeps,
   id: number,
   includePermanent: boolean,
+  parallelism = 1,
 ): ResultAsync<RetryResult, BroadcastError> {
   const refused = (status: BroadcastStatus) =>
     RETRY_ACCEPTED_FROM.includes(status) ? null : invalidTransition(id, status, "sending");
@@ -89,7 +90,7 @@ export function retryFailed(
       deps.logger.info({ broadcastId: id, skippedCount }, "nothing to retry");
       return ok({ broadcastId: id, retriedCount, skippedCount, taskId: null });
     }
-    const queued = await enqueueSend(deps, { broadcastId: id, onlyFailed: true });
+    const queued = await enqueueParts(deps, sendJobParts(id, true, parallelism));
     if (queued.isErr()) {
       await parkWithoutJob(deps, reset.broadcast);
       return err(queued.error);

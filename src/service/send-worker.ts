@@ -3,6 +3,7 @@ import { z } from "zod";
 import { type BroadcastError, storageError } from "../core/errors.js";
 import { retryPolicy } from "../core/retry-policy.js";
 import { broadcastIdSchema, parseInput } from "../core/schemas.js";
+import { MAX_PARALLELISM } from "../core/types.js";
 import { silentLogger, systemClock } from "./defaults.js";
 import { eventEmitter, guardLogger } from "./guarded-ports.js";
 import type { ServiceDeps } from "./service-deps.js";
@@ -34,7 +35,15 @@ const workerSettingsSchema = z.object({
 });
 
 /** Queues hand jobs over as data (JSON, in BullMQ): check them like any other input. */
-const sendJobSchema = z.object({ broadcastId: broadcastIdSchema, onlyFailed: z.boolean().default(false) });
+const sendJobSchema = z.object({
+  broadcastId: broadcastIdSchema,
+  onlyFailed: z.boolean().default(false),
+  part: z
+    .int()
+    .min(0)
+    .max(MAX_PARALLELISM - 1)
+    .optional(),
+});
 
 /**
  * Runs send jobs: claims pending recipients under renewed leases, keeps up to `concurrency` sends

@@ -3,7 +3,7 @@ import type { BroadcastError } from "../core/errors.js";
 import type { Broadcast } from "../core/types.js";
 import type { EnqueuedJob } from "../ports/queue.js";
 import { completedEvent } from "./lifecycle-events.js";
-import { enqueueSend } from "./send-jobs.js";
+import { enqueueParts, sendJobParts } from "./send-jobs.js";
 import type { ServiceDeps } from "./service-deps.js";
 import {
   type AppliedTransition,
@@ -19,10 +19,10 @@ import {
 export function enqueueOrRevert(
   deps: ServiceDeps,
   applied: AppliedTransition,
-  onlyFailed = false,
+  parallelism = 1,
 ): ResultAsync<EnqueuedJob, BroadcastError> {
-  const job = { broadcastId: applied.transition.broadcastId, onlyFailed };
-  return enqueueSend(deps, job).orElse((failure) =>
+  const jobs = sendJobParts(applied.transition.broadcastId, false, parallelism);
+  return enqueueParts(deps, jobs).orElse((failure) =>
     ResultAsync.fromSafePromise(revertTransition(deps, applied)).andThen(() => err(failure)),
   );
 }
@@ -33,12 +33,12 @@ export function enqueueOrRevert(
 export function startSending(
   deps: ServiceDeps,
   id: number,
-  options: TransitionOptions = {},
+  options: TransitionOptions & { readonly parallelism?: number } = {},
 ): ResultAsync<Broadcast, BroadcastError> {
   return safeTry(async function* () {
     const applied = yield* runTransition(deps, id, { type: "start" }, options);
     const { broadcast } = applied;
-    if (broadcast.status === "sending") yield* enqueueOrRevert(deps, applied);
+    if (broadcast.status === "sending") yield* enqueueOrRevert(deps, applied, options.parallelism);
     const at = options.at ?? deps.clock.now();
     deps.emit({ type: "broadcast.started", broadcastId: id, at });
     const completed = completedEvent(broadcast, at);

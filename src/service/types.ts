@@ -64,6 +64,17 @@ export interface ListRecipientsQueryInput {
   readonly cursor?: string;
 }
 
+/** How a start, resume or retry is sent. */
+export interface StartOptions {
+  /**
+   * Send jobs sharing the broadcast (default 1). With a queue that spreads jobs over processes
+   * (BullMQ), that many processes can send one large broadcast at once, each with its own
+   * `concurrency`, through the store's leases; the bot's limit is shared through the Telegram
+   * sender's Redis limiter. At most 64.
+   */
+  readonly parallelism?: number;
+}
+
 export interface CancelResult {
   readonly broadcastId: number;
   readonly cancelledAt: Date;
@@ -100,13 +111,17 @@ export interface BroadcastService {
   get(id: number): ResultAsync<Broadcast, BroadcastError>;
   list(query?: ListQuery): ResultAsync<Page<Broadcast>, BroadcastError>;
   listRecipients(id: number, query?: ListRecipientsQueryInput): ResultAsync<Page<Recipient>, BroadcastError>;
-  start(id: number): ResultAsync<Broadcast, BroadcastError>;
+  /** `parallelism`: how many send jobs share the broadcast (each may run in another process); default 1. */
+  start(id: number, options?: StartOptions): ResultAsync<Broadcast, BroadcastError>;
   schedule(id: number, at: Date | string): ResultAsync<Broadcast, BroadcastError>;
   unschedule(id: number): ResultAsync<Broadcast, BroadcastError>;
   pause(id: number): ResultAsync<Broadcast, BroadcastError>;
-  resume(id: number): ResultAsync<Broadcast, BroadcastError>;
+  resume(id: number, options?: StartOptions): ResultAsync<Broadcast, BroadcastError>;
   cancel(id: number): ResultAsync<CancelResult, BroadcastError>;
-  retryFailed(id: number, options?: { includePermanent?: boolean }): ResultAsync<RetryResult, BroadcastError>;
+  retryFailed(
+    id: number,
+    options?: { includePermanent?: boolean } & StartOptions,
+  ): ResultAsync<RetryResult, BroadcastError>;
   getProgress(id: number): ResultAsync<Progress, BroadcastError>;
   updateProgress(
     id: number,

@@ -185,7 +185,10 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): MemoryQueue
       if (existing !== undefined) return { jobId: existing.jobId };
       const entry: Entry = {
         jobId: generateId(),
-        job: { broadcastId: job.broadcastId, onlyFailed: job.onlyFailed },
+        job:
+          job.part === undefined || job.part === 0
+            ? { broadcastId: job.broadcastId, onlyFailed: job.onlyFailed }
+            : { broadcastId: job.broadcastId, onlyFailed: job.onlyFailed, part: job.part },
         dedupeKey: key,
         sequence: ++sequence,
         dueAt: clock.now().getTime() + Math.max(0, enqueueOptions.delayMs ?? 0),

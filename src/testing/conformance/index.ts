@@ -60,3 +60,11 @@ export function describeStoreConformance(
     describeProperties(ctx);
   });
 }
+
+export {
+  type ConformingQueue,
+  describeQueueConformance,
+  type MakeQueue,
+  type QueueConformanceOptions,
+  type QueueSettings,
+} from "./queue.js";

@@ -1,0 +1,1 @@
+export { type BullmqQueue, type BullmqQueueOptions, createBullmqQueue } from "./queue.js";
