@@ -84,7 +84,7 @@ async function openStore(): Promise<{ store: BroadcastStore; close: () => Promis
 const isFinished = (p: Progress) => FINISHED_STATUSES.includes(p.status);
 
 /** The value of a result; an error, in words. */
-function valueOf<T>(result: Result<T, BroadcastError>): T {
+function unwrapOrThrow<T>(result: Result<T, BroadcastError>): T {
   if (result.isErr()) throw new Error(formatBroadcastError(result.error));
   return result.value;
 }
@@ -100,12 +100,12 @@ async function watch(service: BroadcastService, id: number, title: string): Prom
     },
     Presets.shades_classic,
   );
-  let progress = valueOf(await service.getProgress(id));
+  let progress = unwrapOrThrow(await service.getProgress(id));
   const draw = (p: Progress) => ({ sent: p.sentCount, failed: p.failedCount, status: p.status });
   bar.start(progress.totalRecipients, progress.sentCount + progress.failedCount, draw(progress));
   while (!isFinished(progress)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    progress = valueOf(await service.getProgress(id));
+    progress = unwrapOrThrow(await service.getProgress(id));
     bar.update(progress.sentCount + progress.failedCount, draw(progress));
   }
   bar.stop();
@@ -146,18 +146,18 @@ async function main(): Promise<void> {
   if (created.isErr()) throw new Error(`create refused: ${formatBroadcastError(created.error)}`);
   const { id } = created.value;
 
-  valueOf(await service.start(id));
+  unwrapOrThrow(await service.start(id));
   report("after the first pass", await watch(service, id, "sending "));
 
   telegram.endOutage();
-  const retry = valueOf(await service.retryFailed(id));
+  const retry = unwrapOrThrow(await service.retryFailed(id));
   console.log(
     `\nretryFailed: ${retry.retriedCount} recipients queued again (job ${retry.taskId}), ` +
       `${retry.skippedCount} permanent failures skipped`,
   );
   report("end state", await watch(service, id, "retrying"));
 
-  const failedPage = valueOf(await service.listRecipients(id, { status: "failed", limit: 3 }));
+  const failedPage = unwrapOrThrow(await service.listRecipients(id, { status: "failed", limit: 3 }));
   console.log("\nsome recipients that stay failed:");
   for (const r of failedPage.items)
     console.log(`  #${r.recipientId} chat ${r.chatId}: ${r.lastError} (${r.lastErrorKind})`);

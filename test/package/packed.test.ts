@@ -31,15 +31,7 @@ const modules = realpathSync(join(root, "node_modules"));
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
 const RUNTIME_DEPENDENCIES = ["zod", "neverthrow", "date-fns"];
-const OPTIONAL_PEERS = [
-  "vitest",
-  "fast-check",
-  "better-sqlite3",
-  "pg",
-  "ioredis",
-  "rate-limiter-flexible",
-  "grammy",
-];
+const OPTIONAL_PEERS = ["vitest", "fast-check", "better-sqlite3", "pg", "ioredis", "bullmq", "grammy"];
 /** Entry points with no peer of their own: each must load and type-check with none installed. */
 const SELF_CONTAINED = [
   "broadcastkit",
@@ -236,13 +228,15 @@ describe("the packed package's types, in a strict host (skipLibCheck: false)", (
     );
     const sqlStores = writeHost(
       "host-sql",
-      { sqlite: "broadcastkit/sqlite", postgres: "broadcastkit/postgres" },
-      "export const all = [sqlite.createSqliteStore, postgres.createPostgresStore];",
+      { sqlite: "broadcastkit/sqlite", postgres: "broadcastkit/postgres", bullmq: "broadcastkit/bullmq" },
+      "export const all = [sqlite.createSqliteStore, postgres.createPostgresStore, bullmq.createBullmqQueue];",
     );
     selfContainedCompile = compile("tsconfig.json", selfContained);
     sqlStoresCompile = compile("tsconfig.sql.json", sqlStores, {
       "better-sqlite3": [join(modules, "@types/better-sqlite3/index.d.ts")],
       pg: [join(modules, "@types/pg/index.d.ts")],
+      bullmq: [join(modules, "bullmq/dist/esm/index.d.ts")],
+      ioredis: [join(modules, "ioredis/built/index.d.ts")],
     });
   });
 
@@ -255,7 +249,7 @@ describe("the packed package's types, in a strict host (skipLibCheck: false)", (
   );
 
   it(
-    "compiles a host importing the SQL stores with only their drivers' types added",
+    "compiles a host importing the SQL stores and BullMQ with only their drivers' types added",
     async () => {
       expect(await sqlStoresCompile).toBe("");
     },
