@@ -11,6 +11,7 @@ export default defineConfig({
     postgres: "src/adapters/postgres/index.ts",
     telegram: "src/adapters/telegram/index.ts",
     bullmq: "src/adapters/bullmq/index.ts",
+    otel: "src/adapters/otel/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,
@@ -18,5 +19,14 @@ export default defineConfig({
   splitting: false,
   sourcemap: true,
   clean: true,
-  external: ["better-sqlite3", "pg", "ioredis", "bullmq", "grammy", "vitest", "fast-check"],
+  external: [
+    "better-sqlite3",
+    "pg",
+    "ioredis",
+    "bullmq",
+    "@opentelemetry/api",
+    "grammy",
+    "vitest",
+    "fast-check",
+  ],
 });

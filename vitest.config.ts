@@ -19,6 +19,7 @@ export default defineConfig({
       { find: /^broadcastkit\/postgres$/, replacement: source("./src/adapters/postgres/index.ts") },
       { find: /^broadcastkit\/telegram$/, replacement: source("./src/adapters/telegram/index.ts") },
       { find: /^broadcastkit\/bullmq$/, replacement: source("./src/adapters/bullmq/index.ts") },
+      { find: /^broadcastkit\/otel$/, replacement: source("./src/adapters/otel/index.ts") },
     ],
   },
   test: {

@@ -1,7 +1,7 @@
 export type { Clock } from "./clock.js";
 export type { BroadcastKitEvent, BroadcastKitEventType, EventSink } from "./events.js";
 export type { Logger } from "./logger.js";
-export type { EnqueuedJob, EnqueueOptions, JobHandler, JobQueue } from "./queue.js";
+export type { EnqueuedJob, EnqueueOptions, JobContext, JobHandler, JobQueue } from "./queue.js";
 export type { MessageSender, OutgoingMessage, SendOptions, SendResult } from "./sender.js";
 export type {
   AppendRecipientsResult,
@@ -22,3 +22,11 @@ export type {
   ResetFailedResult,
   UpdateResult,
 } from "./store.js";
+export type {
+  FlushInfo,
+  JobRunInfo,
+  SendSettledInfo,
+  StatusChangeInfo,
+  Telemetry,
+  TelemetrySpan,
+} from "./telemetry.js";

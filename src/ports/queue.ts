@@ -40,7 +40,18 @@ export interface EnqueuedJob {
 }
 
 /**
- * What a queue adapter's consumer calls for each job. A rejection or an `Err` result
- * (anything with `isErr() === true`) marks the run as failed.
+ * What a queue adapter's consumer calls for each job, with what the queue knows of it. A
+ * rejection or an `Err` result (anything with `isErr() === true`) marks the run as failed.
  */
-export type JobHandler = (job: SendJob) => PromiseLike<unknown> | ResultAsync<unknown, unknown>;
+export type JobHandler = (
+  job: SendJob,
+  context?: JobContext,
+) => PromiseLike<unknown> | ResultAsync<unknown, unknown>;
+
+/** What a queue tells its consumer about a job, for logs and telemetry. */
+export interface JobContext {
+  /** The id `enqueue` answered (the seed's `task_id`). */
+  readonly jobId: string;
+  /** When the job was due to run (queued plus its delay); how late it starts is the queue's lag. */
+  readonly dueAt?: Date;
+}

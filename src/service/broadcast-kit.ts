@@ -4,6 +4,7 @@ import type { Logger } from "../ports/logger.js";
 import type { JobHandler, JobQueue } from "../ports/queue.js";
 import type { MessageSender } from "../ports/sender.js";
 import type { BroadcastStore } from "../ports/store.js";
+import type { Telemetry } from "../ports/telemetry.js";
 import { createBroadcastService } from "./broadcast-service.js";
 import { silentLogger } from "./defaults.js";
 import { guardLogger } from "./guarded-ports.js";
@@ -28,7 +29,7 @@ export interface ConsumableQueue extends JobQueue {
 /** The worker's own settings; its ports come from the kit. */
 export type WorkerSettings = Omit<
   SendWorkerOptions,
-  "store" | "queue" | "sender" | "clock" | "logger" | "events" | "signals"
+  "store" | "queue" | "sender" | "clock" | "logger" | "events" | "signals" | "telemetry"
 >;
 
 export interface BroadcastKitOptions {
@@ -38,6 +39,8 @@ export interface BroadcastKitOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly events?: EventSink;
+  /** Metrics and traces for the service and the worker (`broadcastkit/otel`); give the sender the same. */
+  readonly telemetry?: Telemetry;
   readonly worker?: WorkerSettings;
   /** How often due broadcasts start and lost jobs are queued again (default one minute); `false`: never. */
   readonly scheduler?: { readonly intervalMs?: number } | false;
@@ -77,7 +80,7 @@ export interface BroadcastKit {
  * ```
  */
 export function createBroadcastKit(options: BroadcastKitOptions): BroadcastKit {
-  const { store, queue, sender, clock, events } = options;
+  const { store, queue, sender, clock, events, telemetry } = options;
   const logger = guardLogger(options.logger ?? silentLogger);
   const signals = createStatusSignals();
   const ports = {
@@ -87,6 +90,7 @@ export function createBroadcastKit(options: BroadcastKitOptions): BroadcastKit {
     signals,
     ...(clock === undefined ? {} : { clock }),
     ...(events === undefined ? {} : { events }),
+    ...(telemetry === undefined ? {} : { telemetry }),
   };
   const service = createBroadcastService({
     ...ports,
@@ -105,7 +109,7 @@ export function createBroadcastKit(options: BroadcastKitOptions): BroadcastKit {
     async start() {
       if (started) return;
       started = true;
-      queue.consume?.((job) => worker.handle(job));
+      queue.consume?.((job, context) => worker.handle(job, context));
       if (scheduler === null) return;
       await scheduler.tick();
       if (queue.scheduleTicks !== undefined) await queue.scheduleTicks(tickEveryMs, () => scheduler.tick());

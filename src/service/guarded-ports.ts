@@ -20,6 +20,15 @@ export function guardLogger(logger: Logger): Logger {
   return { debug: guard("debug"), info: guard("info"), warn: guard("warn"), error: guard("error") };
 }
 
+/** A logger that puts `fields` on every line (a pino child logger, without needing pino). */
+export function withFields(logger: Logger, fields: Readonly<Record<string, unknown>>): Logger {
+  const bind =
+    (level: keyof Logger) =>
+    (own: object, message?: string): void =>
+      logger[level]({ ...fields, ...own }, message);
+  return { debug: bind("debug"), info: bind("info"), warn: bind("warn"), error: bind("error") };
+}
+
 export type Emit = (event: BroadcastKitEvent) => void;
 
 /**

@@ -90,6 +90,8 @@ export function retryFailed(
       deps.logger.info({ broadcastId: id, skippedCount }, "nothing to retry");
       return ok({ broadcastId: id, retriedCount, skippedCount, taskId: null });
     }
+    deps.signals?.statusChanged(id, reset.broadcast.status);
+    deps.telemetry.statusChanged({ broadcastId: id, from: before.status, to: reset.broadcast.status });
     const queued = await enqueueParts(deps, sendJobParts(id, true, parallelism));
     if (queued.isErr()) {
       await parkWithoutJob(deps, reset.broadcast);

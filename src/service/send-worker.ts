@@ -7,6 +7,7 @@ import { MAX_PARALLELISM } from "../core/types.js";
 import { silentLogger, systemClock } from "./defaults.js";
 import { eventEmitter, guardLogger } from "./guarded-ports.js";
 import type { ServiceDeps } from "./service-deps.js";
+import { guardTelemetry } from "./telemetry.js";
 import type { SendWorker, SendWorkerOptions, WorkerRunSummary } from "./types.js";
 import type { DeliveryContext } from "./worker/deliver.js";
 import { type RunSettings, SendRun } from "./worker/send-run.js";
@@ -72,6 +73,7 @@ export function createSendWorker(options: SendWorkerOptions): SendWorker {
     logger,
     emit: eventEmitter(options.events, logger),
     signals: options.signals,
+    telemetry: guardTelemetry(options.telemetry, logger),
   };
   const delivery: DeliveryContext = {
     sender: options.sender,
@@ -90,10 +92,10 @@ export function createSendWorker(options: SendWorkerOptions): SendWorker {
   let closed = false;
 
   return {
-    handle(job) {
+    handle(job, context) {
       const checked = parseInput(sendJobSchema, job);
       if (checked.isErr()) return errAsync(checked.error);
-      const run = new SendRun({ deps, delivery, settings }, checked.value);
+      const run = new SendRun({ deps, delivery, settings }, checked.value, context);
       if (closed) run.close();
       running.add(run);
       const done = run

@@ -2,9 +2,11 @@ import type { Clock } from "../ports/clock.js";
 import type { Logger } from "../ports/logger.js";
 import type { JobQueue } from "../ports/queue.js";
 import type { BroadcastStore } from "../ports/store.js";
+import type { Telemetry } from "../ports/telemetry.js";
 import { silentLogger, systemClock } from "./defaults.js";
 import { type Emit, eventEmitter, guardLogger } from "./guarded-ports.js";
 import type { StatusSignals } from "./status-signals.js";
+import { guardTelemetry } from "./telemetry.js";
 import type { BroadcastServiceOptions } from "./types.js";
 
 /** The ports with their defaults filled in and the host's logger and listeners made harmless. */
@@ -16,6 +18,8 @@ export interface ServiceDeps {
   readonly emit: Emit;
   /** This process's workers, told of every stored status change; absent when nobody listens. */
   readonly signals?: StatusSignals | undefined;
+  /** The host's telemetry, guarded (a no-op when none was given). */
+  readonly telemetry: Telemetry;
 }
 
 export function resolveDeps(options: BroadcastServiceOptions): ServiceDeps {
@@ -27,5 +31,6 @@ export function resolveDeps(options: BroadcastServiceOptions): ServiceDeps {
     logger,
     emit: eventEmitter(options.events, logger),
     signals: options.signals,
+    telemetry: guardTelemetry(options.telemetry, logger),
   };
 }

@@ -51,6 +51,9 @@ export function runTransition(
       );
       if (stored.type === "updated") {
         deps.signals?.statusChanged(id, stored.broadcast.status);
+        if (decided.from !== decided.to) {
+          deps.telemetry.statusChanged({ broadcastId: id, from: decided.from, to: decided.to });
+        }
         deps.logger.info(
           { broadcastId: id, event: event.type, from: decided.from, to: decided.to },
           "broadcast status changed",
@@ -98,6 +101,7 @@ export async function revertTransition(deps: ServiceDeps, applied: AppliedTransi
   );
   if (reverted.isOk() && reverted.value.type === "updated") {
     deps.signals?.statusChanged(broadcastId, from);
+    deps.telemetry.statusChanged({ broadcastId, from: to, to: from });
     deps.logger.warn({ broadcastId, from: to, to: from }, "transition reverted");
     return;
   }

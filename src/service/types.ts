@@ -15,9 +15,10 @@ import type {
 import type { Clock } from "../ports/clock.js";
 import type { EventSink } from "../ports/events.js";
 import type { Logger } from "../ports/logger.js";
-import type { JobQueue } from "../ports/queue.js";
+import type { JobContext, JobQueue } from "../ports/queue.js";
 import type { MessageSender } from "../ports/sender.js";
 import type { BroadcastStore } from "../ports/store.js";
+import type { Telemetry } from "../ports/telemetry.js";
 import type { StatusSignals } from "./status-signals.js";
 
 export interface BroadcastServiceOptions {
@@ -28,6 +29,8 @@ export interface BroadcastServiceOptions {
   readonly events?: EventSink;
   /** Shared with this process's workers, so a cancel or pause stops their sends at once. */
   readonly signals?: StatusSignals;
+  /** Metrics and traces (`broadcastkit/otel`, or your own); nothing by default. */
+  readonly telemetry?: Telemetry;
   /**
    * How long `cancel` and `pause` wait for sends already in flight to settle and be recorded, so
    * the counts they answer are final. A worker that died holding a lease keeps it until it expires:
@@ -191,6 +194,8 @@ export interface SendWorkerOptions {
   readonly statusPollMs?: number;
   /** Shared with this process's service, so its cancels and pauses stop sends at once. */
   readonly signals?: StatusSignals;
+  /** Metrics and traces (`broadcastkit/otel`, or your own); nothing by default. */
+  readonly telemetry?: Telemetry;
   /** Automatic retries of transient failures; the default is the seed's 60 s, 120 s, 240 s. */
   readonly retry?: Partial<RetryPolicy>;
   /** Default `at-least-once`: a recipient whose outcome was lost in a crash is sent again. */
@@ -238,8 +243,11 @@ export interface WorkerRunSummary {
 }
 
 export interface SendWorker {
-  /** Runs one send job until nobody is claimable; safe to run again, and concurrently. */
-  handle(job: SendJob): ResultAsync<WorkerRunSummary, BroadcastError>;
+  /**
+   * Runs one send job until nobody is claimable; safe to run again, and concurrently. `context`
+   * is what the queue knows of the job: its id goes on every log line and span of the run.
+   */
+  handle(job: SendJob, context?: JobContext): ResultAsync<WorkerRunSummary, BroadcastError>;
   /**
    * Stops every running job gracefully: no new send starts, sends in flight settle and are
    * recorded, unstarted recipients are released at once (another worker may take them), and each

@@ -476,3 +476,29 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
     });
   });
 });
+
+describe("what the send worker logs", () => {
+  it("puts the broadcast and the queue's job id on every line of a run", async () => {
+    const w = await makeWorld(storeFactories[0]!);
+    try {
+      w.respondWith((m) =>
+        m.recipientId === 2
+          ? { status: "failed", kind: "transient", description: "Network timeout" }
+          : { status: "delivered" },
+      );
+      const b = await w.started(3);
+      const before = w.logs.length;
+      await w.runJobs();
+      const [job] = w.queue.pending();
+      const ran = w.logs.slice(before);
+
+      expect(ran.length).toBeGreaterThan(0);
+      expect(
+        ran.every((log) => log.fields.broadcastId === b.id && typeof log.fields.jobId === "string"),
+      ).toBe(true);
+      expect(job).toBeDefined();
+    } finally {
+      await w.close();
+    }
+  });
+});

@@ -112,9 +112,10 @@ export function createBullmqQueue(options: BullmqQueueOptions): BullmqQueue {
     }
     if (handler === null) throw new Error("broadcastkit: a send job reached a process with no handler");
     const data = sendJobData.parse(job.data);
-    const answer = await handler(
-      data.part === undefined ? { broadcastId: data.broadcastId, onlyFailed: data.onlyFailed } : data,
-    );
+    const sendJob =
+      data.part === undefined ? { broadcastId: data.broadcastId, onlyFailed: data.onlyFailed } : data;
+    const dueAt = new Date(job.timestamp + (job.opts.delay ?? 0));
+    const answer = await handler(sendJob, { jobId: job.id ?? "", dueAt });
     const failure = failureOf(answer);
     if (failure !== undefined) {
       // BullMQ retries a run that throws; the error names the failure's type, never its cause.

@@ -128,7 +128,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): MemoryQueue
     running += 1;
     let outcome: { failed: true; error: unknown } | { failed: false };
     try {
-      outcome = failureOf(await runWith(entry.job));
+      outcome = failureOf(await runWith(entry.job, { jobId: entry.jobId, dueAt: new Date(entry.dueAt) }));
     } catch (error) {
       outcome = { failed: true, error };
     } finally {

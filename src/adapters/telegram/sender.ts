@@ -7,7 +7,9 @@ import {
 import type { Clock } from "../../ports/clock.js";
 import type { Logger } from "../../ports/logger.js";
 import type { MessageSender, OutgoingMessage, SendOptions } from "../../ports/sender.js";
+import type { Telemetry } from "../../ports/telemetry.js";
 import { silentLogger, systemClock } from "../../service/defaults.js";
+import { guardTelemetry } from "../../service/telemetry.js";
 import { createFetchTransport } from "./fetch-transport.js";
 import { createGrammyTransport, type GrammyApi } from "./grammy-transport.js";
 import { createMemoryRateLimiter } from "./memory-rate-limiter.js";
@@ -37,6 +39,8 @@ interface CommonOptions {
    */
   readonly rateLimiter?: TelegramRateLimiter | RateLimiterFactory;
   readonly logger?: Logger;
+  /** Told of every 429 wait (`broadcastkit/otel`'s `broadcastkit.telegram.throttle.duration`). */
+  readonly telemetry?: Telemetry;
   /** Drives the pacing. A clock with an `advance(ms)` method (a manual clock) is also used to wait, unless `sleep` is given. */
   readonly clock?: Clock;
   /** How the pacer waits; defaults to timers, or to `clock.advance` for a manual clock. */
@@ -79,6 +83,7 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 export function createTelegramSender(options: TelegramSenderOptions): MessageSender {
   const token = options.api === undefined ? options.token : options.api.token;
   const logger = options.logger ?? silentLogger;
+  const telemetry = guardTelemetry(options.telemetry, logger);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const paidBroadcast = options.paidBroadcast ?? false;
   const transport: Transport =
@@ -157,6 +162,7 @@ export function createTelegramSender(options: TelegramSenderOptions): MessageSen
           { ...context, retryAfterMs: result.retryAfterMs },
           "telegram flood control: pausing the bot",
         );
+        telemetry.throttled(result.retryAfterMs);
         try {
           await limiter.pause(result.retryAfterMs);
         } catch (error) {

@@ -3,8 +3,10 @@ import type { BroadcastError } from "../../core/errors.js";
 import type { RecipientOutcome } from "../../core/outcome.js";
 import { pendingCount } from "../../core/progress.js";
 import type { Broadcast, BroadcastStatus, PauseReason, SendJob } from "../../core/types.js";
+import type { JobContext } from "../../ports/queue.js";
 import type { ClaimedRecipient } from "../../ports/store.js";
-import { adapterCall } from "../guarded-ports.js";
+import type { SendSettledInfo, TelemetrySpan } from "../../ports/telemetry.js";
+import { adapterCall, withFields } from "../guarded-ports.js";
 import { completedEvent } from "../lifecycle-events.js";
 import { enqueueSend } from "../send-jobs.js";
 import type { ServiceDeps } from "../service-deps.js";
@@ -13,6 +15,7 @@ import type { WorkerRunSummary, WorkerStopReason } from "../types.js";
 import {
   type BatchMessage,
   batchMessage,
+  type ContentRefusal,
   type DeliveryContext,
   deliverOne,
   unexpectedFailure,
@@ -93,10 +96,30 @@ export class SendRun {
   private readonly tally: RunTally = emptyTally();
   private writesDone = 0;
 
+  /** The ports, with a logger that names this run's broadcast and job on every line. */
+  private readonly deps: ServiceDeps;
+  private readonly delivery: DeliveryContext;
+  private readonly span: TelemetrySpan;
+
   constructor(
     private readonly ctx: RunContext,
     private readonly job: SendJob,
-  ) {}
+    private readonly context: JobContext | undefined,
+  ) {
+    const logger = withFields(ctx.deps.logger, {
+      broadcastId: job.broadcastId,
+      ...(context === undefined ? {} : { jobId: context.jobId }),
+      ...(job.part === undefined || job.part === 0 ? {} : { part: job.part }),
+    });
+    this.deps = { ...ctx.deps, logger };
+    this.delivery = { ...ctx.delivery, logger };
+    this.span = this.deps.telemetry.jobRun({
+      broadcastId: job.broadcastId,
+      jobId: context?.jobId ?? null,
+      part: job.part ?? 0,
+      onlyFailed: job.onlyFailed,
+    });
+  }
 
   /** Stops starting sends, as a cancel would; the run then winds down and ends `closed`. */
   close(): void {
@@ -104,17 +127,19 @@ export class SendRun {
   }
 
   async execute(): Promise<Result<WorkerRunSummary, BroadcastError>> {
-    const { store, logger } = this.ctx.deps;
+    const { store, logger, telemetry, clock } = this.deps;
     const { broadcastId } = this.job;
+    const dueAt = this.context?.dueAt;
+    if (dueAt !== undefined) telemetry.queueLag(Math.max(0, clock.now().getTime() - dueAt.getTime()));
     const loaded = await adapterCall(logger, "getBroadcast", () => store.getBroadcast(broadcastId));
-    if (loaded.isErr()) return err(loaded.error);
+    if (loaded.isErr()) return this.fail(loaded.error);
     const broadcast = loaded.value;
     if (broadcast === null) return this.end("not_found", null);
     if (broadcast.status !== "sending") return this.end("not_sending", broadcast.status);
     if (pendingCount(broadcast) <= 0) return this.settleBroadcast();
     if (this.halt?.type === "closed") return this.conclude();
 
-    this.message = batchMessage(broadcast, this.ctx.deps.clock.now());
+    this.message = batchMessage(broadcast, this.deps.clock.now());
     this.watch();
     try {
       for (;;) {
@@ -144,23 +169,29 @@ export class SendRun {
   // --- lanes -------------------------------------------------------------------------------
 
   private async lane(): Promise<void> {
-    const { delivery } = this.ctx;
+    const { delivery } = this;
+    const { telemetry } = this.deps;
     for (;;) {
       const taken = this.takeNow() ?? (await this.waitForWork());
       if (taken === null) return;
       const { claim, recipient } = taken;
       let outcome: Awaited<ReturnType<typeof deliverOne>>;
+      const startedAt = performance.now();
+      telemetry.inFlight(1);
       try {
         outcome = await deliverOne(delivery, this.message!, recipient, this.sendOptions);
       } catch (cause) {
         // deliverOne answers every sender failure as an outcome; reaching here is a bug of ours.
-        this.ctx.deps.logger.error({ err: cause, broadcastId: this.job.broadcastId }, "send lane failed");
+        this.deps.logger.error({ err: cause }, "send lane failed");
         outcome = unexpectedFailure(delivery, recipient);
+      } finally {
+        telemetry.inFlight(-1);
       }
+      telemetry.sendSettled(settledInfo(this.job.broadcastId, outcome, performance.now() - startedAt));
       if (outcome.type === "content_refused") {
         claim.settle({ type: "released", recipientId: recipient.recipientId });
-        this.ctx.deps.logger.warn(
-          { broadcastId: this.job.broadcastId, description: outcome.description },
+        this.deps.logger.warn(
+          { description: outcome.description },
           "message refused by the platform; pausing",
         );
         this.stop({
@@ -224,7 +255,8 @@ export class SendRun {
   }
 
   private async claimNext(): Promise<void> {
-    const { deps, settings } = this.ctx;
+    const { settings } = this.ctx;
+    const { deps } = this;
     const { broadcastId, onlyFailed } = this.job;
     const heldNothing = this.claims.length === 0;
     const claimed = await adapterCall(deps.logger, "claimRecipients", () =>
@@ -312,9 +344,28 @@ export class SendRun {
     return next;
   }
 
-  /** Stores one claim's outcomes; a lease lost meanwhile drops its recipients and stores the rest. */
+  /** Stores one claim's outcomes, as a span of the run's. */
   private async write(claim: HeldClaim, outcomes: readonly RecipientOutcome[]): Promise<void> {
-    const { deps, settings } = this.ctx;
+    const span = this.deps.telemetry.flush(this.span, {
+      broadcastId: this.job.broadcastId,
+      epoch: claim.epoch,
+      outcomes: outcomes.length,
+    });
+    try {
+      await this.writeIn(claim, outcomes, span);
+    } finally {
+      span.end(this.halt?.type === "storage" ? "storage" : undefined);
+    }
+  }
+
+  /** A lease lost meanwhile drops those recipients and stores the rest. */
+  private async writeIn(
+    claim: HeldClaim,
+    outcomes: readonly RecipientOutcome[],
+    span: TelemetrySpan,
+  ): Promise<void> {
+    const { settings } = this.ctx;
+    const { deps } = this;
     const { broadcastId } = this.job;
     let remaining = outcomes;
     for (let attempt = 0; attempt < 2 && remaining.length > 0; attempt += 1) {
@@ -343,6 +394,7 @@ export class SendRun {
           "lease lost; another worker owns these recipients now",
         );
         claim.markLost(result.recipientIds);
+        span.setAttributes({ "broadcastkit.lease.lost": result.recipientIds.length });
         const lost = new Set(result.recipientIds);
         remaining = remaining.filter((outcome) => !lost.has(outcome.recipientId));
         continue;
@@ -363,11 +415,11 @@ export class SendRun {
       if (outcome.type !== "failed") continue;
       newlyFailed += 1;
       const { recipientId, error, kind } = outcome;
-      this.ctx.deps.emit({ type: "recipient.failed", broadcastId, at, recipientId, error, kind });
+      this.deps.emit({ type: "recipient.failed", broadcastId, at, recipientId, error, kind });
     }
     if (pendingCount(after) > 0 && crossedThreshold(after.errorThreshold, after.failedCount, newlyFailed)) {
       const threshold = after.errorThreshold ?? 0;
-      this.ctx.deps.logger.warn(
+      this.deps.logger.warn(
         { broadcastId, failedCount: after.failedCount, threshold },
         "error threshold reached; pausing",
       );
@@ -403,7 +455,8 @@ export class SendRun {
   }
 
   private watch(): void {
-    const { deps, settings } = this.ctx;
+    const { settings } = this.ctx;
+    const { deps } = this;
     const { broadcastId } = this.job;
     this.stopWatching =
       deps.signals?.watch(broadcastId, (status) => {
@@ -427,7 +480,7 @@ export class SendRun {
   private async pollStatus(): Promise<void> {
     if (this.polling || this.halt !== null) return;
     this.polling = true;
-    const { deps } = this.ctx;
+    const { deps } = this;
     try {
       const read = await adapterCall(deps.logger, "getBroadcast", () =>
         deps.store.getBroadcast(this.job.broadcastId),
@@ -442,7 +495,8 @@ export class SendRun {
   }
 
   private async renewLeases(): Promise<void> {
-    const { deps, settings } = this.ctx;
+    const { settings } = this.ctx;
+    const { deps } = this;
     const { broadcastId } = this.job;
     for (const claim of [...this.claims]) {
       const recipientIds = claim.unwritten();
@@ -475,24 +529,24 @@ export class SendRun {
     if (halt !== null) {
       switch (halt.type) {
         case "storage":
-          return err(halt.error);
+          return this.fail(halt.error);
         case "not_sending":
           return this.end(halt.status === null ? "not_found" : "not_sending", halt.status);
         case "paused_itself":
           return this.pauseItself(halt.reason);
         case "closed": {
           // Queued again so that another worker takes it over at once (with a durable queue).
-          const queued = await enqueueSend(this.ctx.deps, this.job);
-          if (queued.isErr()) return err(queued.error);
+          const queued = await enqueueSend(this.deps, this.job);
+          if (queued.isErr()) return this.fail(queued.error);
           return this.end("closed", "sending");
         }
       }
     }
     const retryAt = this.exhausted?.retryAt ?? null;
     if (retryAt === null) return this.settleBroadcast();
-    const delayMs = Math.max(0, retryAt.getTime() - this.ctx.deps.clock.now().getTime());
-    const queued = await enqueueSend(this.ctx.deps, this.job, delayMs);
-    if (queued.isErr()) return err(queued.error);
+    const delayMs = Math.max(0, retryAt.getTime() - this.deps.clock.now().getTime());
+    const queued = await enqueueSend(this.deps, this.job, delayMs);
+    if (queued.isErr()) return this.fail(queued.error);
     return this.end("waiting", "sending", { jobId: queued.value.jobId, runAt: retryAt });
   }
 
@@ -503,13 +557,26 @@ export class SendRun {
   ): Result<WorkerRunSummary, BroadcastError> {
     const { broadcastId } = this.job;
     const batches = this.writesDone;
-    this.ctx.deps.logger.debug({ broadcastId, stoppedBecause, batches, ...this.tally }, "send job run ended");
+    this.deps.logger.debug({ stoppedBecause, batches, ...this.tally }, "send job run ended");
+    this.span.setAttributes({
+      "broadcastkit.job.stopped_because": stoppedBecause,
+      "broadcastkit.job.writes": batches,
+      "broadcastkit.messages.delivered": this.tally.delivered,
+      "broadcastkit.messages.failed": this.tally.failed,
+    });
+    this.span.end();
     return ok({ broadcastId, stoppedBecause, status, batches, ...this.tally, continuation });
+  }
+
+  /** Ends the run with an error (the queue runs the job again). */
+  private fail(error: BroadcastError): Result<WorkerRunSummary, BroadcastError> {
+    this.span.end(error.type);
+    return err(error);
   }
 
   /** Pauses the broadcast if it is still sending; ends with the status it is in. */
   private async pauseItself(reason: PauseReason): Promise<Result<WorkerRunSummary, BroadcastError>> {
-    const { deps } = this.ctx;
+    const { deps } = this;
     const { broadcastId } = this.job;
     const stoppedBecause: WorkerStopReason =
       reason.type === "content_refused" ? "content_refused" : "error_threshold";
@@ -519,12 +586,12 @@ export class SendRun {
       return this.end(stoppedBecause, paused.value.broadcast.status);
     }
     if (paused.error.type === "invalid_transition") return this.end(stoppedBecause, paused.error.from);
-    return err(paused.error);
+    return this.fail(paused.error);
   }
 
   /** Nobody is pending: settle on sent, completed or failed, unless someone else changed the status first. */
   private async settleBroadcast(): Promise<Result<WorkerRunSummary, BroadcastError>> {
-    const { deps } = this.ctx;
+    const { deps } = this;
     const { broadcastId } = this.job;
     const finished = await runTransition(deps, broadcastId, { type: "finish" });
     if (finished.isOk()) {
@@ -547,6 +614,21 @@ export class SendRun {
     // Another worker finished it, or an admin paused or cancelled it meanwhile.
     if (failure.type === "invalid_transition" && failure.from !== "sending")
       return this.end("not_sending", failure.from);
-    return err(failure);
+    return this.fail(failure);
   }
+}
+
+/** What telemetry learns of one settled send. */
+function settledInfo(
+  broadcastId: number,
+  outcome: RecipientOutcome | ContentRefusal,
+  durationMs: number,
+): SendSettledInfo {
+  if (outcome.type === "content_refused") {
+    return { broadcastId, outcome: "released", kind: "content", reason: outcome.description, durationMs };
+  }
+  if (outcome.type === "failed" || outcome.type === "retry") {
+    return { broadcastId, outcome: outcome.type, kind: outcome.kind, reason: outcome.error, durationMs };
+  }
+  return { broadcastId, outcome: outcome.type, kind: null, reason: null, durationMs };
 }

@@ -111,7 +111,7 @@ export async function makeWorld(
     signals,
     ...workerOptions,
   });
-  queue.consume((job) => worker.handle(job));
+  queue.consume((job, context) => worker.handle(job, context));
 
   const world: World = {
     store,

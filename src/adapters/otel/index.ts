@@ -1,0 +1,7 @@
+export {
+  createOpenTelemetry,
+  METRICS,
+  type OpenTelemetryOptions,
+  reasonBucket,
+  SPANS,
+} from "./telemetry.js";
