@@ -228,8 +228,13 @@ describe("the packed package's types, in a strict host (skipLibCheck: false)", (
     );
     const sqlStores = writeHost(
       "host-sql",
-      { sqlite: "broadcastkit/sqlite", postgres: "broadcastkit/postgres", bullmq: "broadcastkit/bullmq" },
-      "export const all = [sqlite.createSqliteStore, postgres.createPostgresStore, bullmq.createBullmqQueue];",
+      {
+        sqlite: "broadcastkit/sqlite",
+        postgres: "broadcastkit/postgres",
+        bullmq: "broadcastkit/bullmq",
+        otel: "broadcastkit/otel",
+      },
+      "export const all = [sqlite.createSqliteStore, postgres.createPostgresStore, bullmq.createBullmqQueue, otel.createOpenTelemetry];",
     );
     selfContainedCompile = compile("tsconfig.json", selfContained);
     sqlStoresCompile = compile("tsconfig.sql.json", sqlStores, {
@@ -237,6 +242,7 @@ describe("the packed package's types, in a strict host (skipLibCheck: false)", (
       pg: [join(modules, "@types/pg/index.d.ts")],
       bullmq: [join(modules, "bullmq/dist/esm/index.d.ts")],
       ioredis: [join(modules, "ioredis/built/index.d.ts")],
+      "@opentelemetry/api": [join(modules, "@opentelemetry/api/build/src/index.d.ts")],
     });
   });
 
@@ -249,7 +255,7 @@ describe("the packed package's types, in a strict host (skipLibCheck: false)", (
   );
 
   it(
-    "compiles a host importing the SQL stores and BullMQ with only their drivers' types added",
+    "compiles a host importing the SQL stores, BullMQ and OpenTelemetry with only their drivers' types added",
     async () => {
       expect(await sqlStoresCompile).toBe("");
     },
