@@ -10,6 +10,7 @@ export default defineConfig({
     sqlite: "src/adapters/sqlite/index.ts",
     postgres: "src/adapters/postgres/index.ts",
     telegram: "src/adapters/telegram/index.ts",
+    dashboard: "src/dashboard/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

@@ -18,10 +18,13 @@ export default defineConfig({
       { find: /^broadcastkit\/sqlite$/, replacement: source("./src/adapters/sqlite/index.ts") },
       { find: /^broadcastkit\/postgres$/, replacement: source("./src/adapters/postgres/index.ts") },
       { find: /^broadcastkit\/telegram$/, replacement: source("./src/adapters/telegram/index.ts") },
+      { find: /^broadcastkit\/dashboard$/, replacement: source("./src/dashboard/index.ts") },
     ],
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // Builds the dashboard's browser code into src/dashboard/assets.generated.ts (when it changed).
+    globalSetup: ["test/support/dashboard-assets.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

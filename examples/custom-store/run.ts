@@ -28,7 +28,7 @@ const kit = createBroadcastKit({ store, queue, sender, worker: { batchSize: 50 }
 await kit.start();
 const { service } = kit;
 /** The value of a result; an error, in words. */
-function valueOf<T>(result: Result<T, BroadcastError>): T {
+function unwrapOrThrow<T>(result: Result<T, BroadcastError>): T {
   if (result.isErr()) throw new Error(formatBroadcastError(result.error));
   return result.value;
 }
@@ -37,22 +37,22 @@ function* audience(): Generator<NewRecipient> {
   for (let i = 1; i <= 500; i++) yield { recipientId: `user-${i}`, chatId: 500_000 + i, variables: { n: i } };
 }
 
-const created = valueOf(
+const created = unwrapOrThrow(
   await service.create({
     message: { text: "Hello, subscriber #{{n}}" },
     recipients: audience(),
     createdBy: "ops",
   }),
 );
-valueOf(await service.start(created.id));
+unwrapOrThrow(await service.start(created.id));
 await queue.idle();
 
-const progress = valueOf(await service.getProgress(created.id));
+const progress = unwrapOrThrow(await service.getProgress(created.id));
 console.log(
   `campaign ${progress.id}: ${progress.status}, ${progress.sentCount}/${progress.totalRecipients} delivered, ` +
     `${progress.progressPct}% — ${progress.errorSummary}`,
 );
-const retried = valueOf(await service.retryFailed(created.id));
+const retried = unwrapOrThrow(await service.retryFailed(created.id));
 console.log(`retry: ${retried.retriedCount} retried, ${retried.skippedCount} skipped (blocked for good)`);
 const row = db.prepare("SELECT state, delivered, failed, total FROM campaigns WHERE id = ?").get(created.id);
 console.log("the host's own row:", row);
