@@ -242,6 +242,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
             state,
             cursor,
             back: cursor === undefined ? [] : backOf(url.searchParams),
+            pageSize: DASHBOARD_PAGE_SIZE,
           }),
         );
       }

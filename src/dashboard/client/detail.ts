@@ -5,6 +5,7 @@ import type { PageConfig } from "./config.js";
 import { byId, maybeById, say } from "./dom.js";
 import { renderFailureBars } from "./failures.js";
 import { createRateChart, type RateChart } from "./rate-chart.js";
+import { refreshRecipients } from "./recipients.js";
 import { showTime } from "./time.js";
 import type { BroadcastWire, ProgressWire } from "./wire.js";
 
@@ -35,6 +36,7 @@ export function startDetailPage(config: PageConfig, id: number): void {
   const chartBox = byId("rate-chart", HTMLElement);
   const rateNote = byId("rate-note", HTMLElement);
   const main = byId("broadcast", HTMLElement);
+  const recipients = byId("recipients", HTMLElement);
   const initialKey = main.dataset.snapshot ?? "";
   let status = (main.dataset.status ?? "draft") as BroadcastStatus;
   let failedShown = Number(main.dataset.failedCount ?? "0");
@@ -42,6 +44,15 @@ export function startDetailPage(config: PageConfig, id: number): void {
   let source: EventSource | null = null;
   let refreshing: Promise<void> | null = null;
   let refreshAgain = false;
+  /** Whether the recipients may differ from the table: the counts or the status moved since it was read. */
+  let changed = false;
+
+  /** Puts the recipient rows in step with what the page now shows, or says they are not. */
+  const catchUpRecipients = async () => {
+    if (!changed) return;
+    changed = false;
+    if (!(await refreshRecipients(config, id, recipients))) stale.hidden = false;
+  };
 
   const field = (name: string) => main.querySelectorAll<HTMLElement>(`[data-field="${name}"]`);
 
@@ -96,7 +107,7 @@ export function startDetailPage(config: PageConfig, id: number): void {
     byId("progress-label", HTMLElement).textContent = catalog.progressLabel(p.processed_pct, p.progress_pct);
     showActions();
     showAverageRate(p);
-    if (`${p.status}:${p.sent_count}:${p.failed_count}` !== initialKey) stale.hidden = false;
+    if (`${p.status}:${p.sent_count}:${p.failed_count}` !== initialKey) changed = true;
     if (p.failed_count !== failedShown) void refreshFailures();
   };
 
@@ -138,6 +149,7 @@ export function startDetailPage(config: PageConfig, id: number): void {
     stream.addEventListener("done", () => {
       stream.close();
       source = null;
+      void catchUpRecipients();
       live.dataset.state = "finished";
       live.textContent = catalog.live.finished;
     });
@@ -190,6 +202,7 @@ export function startDetailPage(config: PageConfig, id: number): void {
       failedShown = now.data.failed_count;
       renderFailureBars(bars, now.data.error_counts, catalog);
       if (!FINISHED.includes(now.data.status)) watch();
+      void catchUpRecipients();
     } else {
       showActions();
     }

@@ -20,6 +20,8 @@ export interface DetailView {
   readonly state: RecipientStatus | undefined;
   readonly cursor: string | undefined;
   readonly back: readonly string[];
+  /** Rows a page holds, so the page's script re-reads as many. */
+  readonly pageSize: number;
 }
 
 function pauseReasonText(catalog: DashboardCatalog, reason: PauseReason): string {
@@ -102,7 +104,8 @@ function recipientsSection(ctx: PageContext, view: DetailView): Html {
           })}">${catalog.nextPage}</a>`
     }
   </nav>`;
-  return html`<section class="panel" id="recipients">
+  return html`<section class="panel" id="recipients" data-state="${view.state ?? ""}" data-cursor="${view.cursor ?? ""}"
+  data-limit="${view.pageSize}">
   <h2>${catalog.recipients.heading}</h2>
   <p id="recipients-stale" class="stale" hidden>${catalog.recipients.stale}
     <a href="${pageLink(path, { state: current, cursor: view.cursor, back: view.back })}">${catalog.recipients.showCurrent}</a></p>
