@@ -59,6 +59,11 @@ const MAX_CURSOR_LENGTH = 200;
 const MAX_BACK_STEPS = 20;
 
 const allowEveryone: Authorize = () => "allow";
+/** The API's answers are data for this origin's pages only: no other site may embed or sniff them. */
+const API_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "cross-origin-resource-policy": "same-origin",
+};
 const refuseEveryone: Authorize = () => "unauthenticated";
 
 function basePathOf(path: string): string {
@@ -165,7 +170,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
 
       if (segments[0] === "api") {
         const refusal = refuseCrossSite(request);
-        if (refusal === null) return await api(request);
+        if (refusal === null) return withHeaders(await api(request), API_HEADERS);
         const error =
           refusal === "not_json"
             ? ({ type: "unsupported_media_type", contentType: request.headers.get("content-type") } as const)

@@ -158,6 +158,7 @@ describe("the API the pages call, under {base}/api/", () => {
     expect((await service.get(id))._unsafeUnwrap().status).toBe("cancelled");
     const read = await request(`${BASE}/api/${id}/`);
     expect((await read.json()).data.status).toBe("cancelled");
+    expect(read.headers.get("cross-origin-resource-policy")).toBe("same-origin");
   });
 });
 
