@@ -1,5 +1,5 @@
 /**
- * Imports point inward only: adapters and http -> service -> ports -> core.
+ * Imports point inward only: adapters, http and dashboard -> service -> ports -> core.
  * `npm run depcheck` (part of `npm test`) fails when a file breaks this.
  */
 const layer = (name) => `^src/${name}/`;
@@ -18,7 +18,7 @@ module.exports = {
       name: "ports-only-core",
       severity: "error",
       from: { path: layer("ports") },
-      to: { path: ["^src/(service|adapters|http|testing)/"] },
+      to: { path: ["^src/(service|adapters|http|dashboard|testing)/"] },
     },
     {
       name: "ports-no-node",
@@ -30,7 +30,7 @@ module.exports = {
       name: "service-not-outward",
       severity: "error",
       from: { path: layer("service") },
-      to: { path: ["^src/(adapters|http|testing)/"] },
+      to: { path: ["^src/(adapters|http|dashboard|testing)/"] },
     },
     {
       name: "adapters-not-http",
@@ -43,6 +43,20 @@ module.exports = {
       severity: "error",
       from: { path: layer("http") },
       to: { path: ["^src/adapters/"] },
+    },
+    {
+      name: "http-not-dashboard",
+      comment: "The admin API stands alone; the dashboard is built on it, not the other way round.",
+      severity: "error",
+      from: { path: layer("http") },
+      to: { path: ["^src/dashboard/"] },
+    },
+    {
+      name: "dashboard-not-adapters",
+      comment: "The dashboard reaches broadcasts through the service and the admin API only.",
+      severity: "error",
+      from: { path: layer("dashboard") },
+      to: { path: ["^src/(adapters|testing)/"] },
     },
     {
       name: "no-circular",

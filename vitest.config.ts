@@ -20,10 +20,13 @@ export default defineConfig({
       { find: /^broadcastkit\/telegram$/, replacement: source("./src/adapters/telegram/index.ts") },
       { find: /^broadcastkit\/bullmq$/, replacement: source("./src/adapters/bullmq/index.ts") },
       { find: /^broadcastkit\/otel$/, replacement: source("./src/adapters/otel/index.ts") },
+      { find: /^broadcastkit\/dashboard$/, replacement: source("./src/dashboard/index.ts") },
     ],
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // Builds the dashboard's browser code into src/dashboard/assets.generated.ts (when it changed).
+    globalSetup: ["test/support/dashboard-assets.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

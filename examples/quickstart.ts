@@ -1,13 +1,16 @@
 /**
  * `npm run demo`: one broadcast end to end on the embedded default (SQLite in a temporary file),
- * with a simulated Telegram that blocks some chats for good and has a short outage.
+ * sent through the real Telegram sender (pacing at Telegram's 30 messages/s, 429 and error
+ * handling) to a simulated Telegram that answers after a 100 ± 30 ms round trip and refuses some
+ * chats (see simulated-telegram.ts). Nothing leaves the process.
  *
- * 1. 3,000 recipients; a live progress bar while the worker sends.
- * 2. The final progress and its error summary: transient failures were retried on the backoff
- *    schedule (scaled from the seed's 60 s / 120 s / 240 s down to 0.25 s / 0.5 s / 1 s so the demo
- *    ends in seconds); chats that blocked the bot failed at once.
- * 3. The outage ends; `retryFailed` sends the transient failures again, skipping the permanent ones.
- * 4. The end state.
+ * 1. 300 recipients; a live progress bar while the worker sends, 16 sends in flight.
+ * 2. The first pass: a 502 was retried on the backoff schedule (scaled from the seed's 60 s down to
+ *    0.25 s so the demo ends in seconds); chats that blocked the bot, do not exist or were
+ *    deactivated failed at once (permanent failures).
+ * 3. `retryFailed({ includePermanent: true })`: the deactivated accounts are back, so they get it;
+ *    the others fail again.
+ * 4. The end state, and the busiest second Telegram saw (never above its limit).
  *
  * `npm run demo -- --memory` runs the same on the in-memory store.
  */
@@ -22,16 +25,16 @@ import {
   FINISHED_STATUSES,
   formatBroadcastError,
   type NewRecipient,
-  type OutgoingMessage,
   type Progress,
-  type SendResult,
 } from "broadcastkit";
-import { createFakeSender, createMemoryQueue, createMemoryStore } from "broadcastkit/memory";
+import { createMemoryQueue, createMemoryStore } from "broadcastkit/memory";
 import { createSqliteStore } from "broadcastkit/sqlite";
 import { Presets, SingleBar } from "cli-progress";
 import type { Result } from "neverthrow";
+import { simulatedTelegram } from "./simulated-telegram.js";
 
-const RECIPIENTS = 3_000;
+const RECIPIENTS = 300;
+const TELEGRAM_LIMIT = 30;
 const useMemory = process.argv.includes("--memory");
 
 function* audience(): Generator<NewRecipient> {
@@ -45,25 +48,16 @@ function* audience(): Generator<NewRecipient> {
   }
 }
 
-/** A Telegram look-alike: about 1 ms per call, some chats blocked, one flaky network path. */
-function simulatedTelegram() {
-  let outage = true;
-  const seenOnce = new Set<number | string>();
-  const respond = async (message: OutgoingMessage): Promise<SendResult> => {
-    await new Promise((resolve) => setTimeout(resolve, 1));
-    const id = Number(message.recipientId);
-    if (id % 40 === 0)
-      return { status: "failed", kind: "permanent", description: "Forbidden: bot was blocked by the user" };
-    if (id % 97 === 0)
-      return { status: "failed", kind: "permanent", description: "Bad Request: chat not found" };
-    if (id % 101 === 0 && outage) return { status: "failed", kind: "transient", description: "Bad Gateway" };
-    if (id % 13 === 0 && !seenOnce.has(id)) {
-      seenOnce.add(id);
-      return { status: "failed", kind: "transient", description: "Network timeout" };
-    }
-    return { status: "delivered", messageId: 10_000 + id };
-  };
-  return { sender: createFakeSender({ respond, record: false }), endOutage: () => (outage = false) };
+/** The most calls the simulated Telegram received within any one second. */
+function busiestSecond(arrivals: readonly Date[]): number {
+  const times = arrivals.map((at) => at.getTime()).sort((a, b) => a - b);
+  let most = 0;
+  let from = 0;
+  for (let to = 0; to < times.length; to++) {
+    while ((times[to] ?? 0) - (times[from] ?? 0) >= 1000) from++;
+    most = Math.max(most, to - from + 1);
+  }
+  return most;
 }
 
 async function openStore(): Promise<{ store: BroadcastStore; close: () => Promise<void>; where: string }> {
@@ -128,7 +122,7 @@ function report(label: string, p: Progress): void {
 
 async function main(): Promise<void> {
   const { store, close, where } = await openStore();
-  const telegram = simulatedTelegram();
+  const telegram = simulatedTelegram({ latency: { baseMs: 100, jitterMs: 30 }, perSecond: TELEGRAM_LIMIT });
   const kit = createBroadcastKit({
     store,
     queue: createMemoryQueue({ autoRun: true }),
@@ -137,7 +131,10 @@ async function main(): Promise<void> {
   });
   await kit.start();
   const { service } = kit;
-  console.log(`broadcastkit demo: ${RECIPIENTS.toLocaleString("en")} recipients, store ${where}\n`);
+  console.log(
+    `broadcastkit demo: ${RECIPIENTS} recipients, store ${where}, ` +
+      `simulated Telegram (100 ± 30 ms round trips, ${TELEGRAM_LIMIT} messages/s)\n`,
+  );
 
   const created = await service.create({
     message: { text: "Hi <b>{{name}}</b>, your order ships today!", parseMode: "HTML" },
@@ -149,11 +146,9 @@ async function main(): Promise<void> {
   unwrapOrThrow(await service.start(id));
   report("after the first pass", await watch(service, id, "sending "));
 
-  telegram.endOutage();
-  const retry = unwrapOrThrow(await service.retryFailed(id));
+  const retry = unwrapOrThrow(await service.retryFailed(id, { includePermanent: true }));
   console.log(
-    `\nretryFailed: ${retry.retriedCount} recipients queued again (job ${retry.taskId}), ` +
-      `${retry.skippedCount} permanent failures skipped`,
+    `\nretryFailed({ includePermanent: true }): ${retry.retriedCount} recipients queued again (job ${retry.taskId})`,
   );
   report("end state", await watch(service, id, "retrying"));
 
@@ -161,6 +156,12 @@ async function main(): Promise<void> {
   console.log("\nsome recipients that stay failed:");
   for (const r of failedPage.items)
     console.log(`  #${r.recipientId} chat ${r.chatId}: ${r.lastError} (${r.lastErrorKind})`);
+
+  const arrivals = telegram.api.requests.map((request) => request.at);
+  console.log(
+    `\nTelegram received ${arrivals.length} calls; the busiest second held ${busiestSecond(arrivals)} ` +
+      `(its limit: ${TELEGRAM_LIMIT})`,
+  );
 
   await kit.stop();
   await close();

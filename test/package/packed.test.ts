@@ -39,6 +39,7 @@ const SELF_CONTAINED = [
   "broadcastkit/http",
   "broadcastkit/telegram",
   "broadcastkit/testing",
+  "broadcastkit/dashboard",
 ];
 
 let work = "";
@@ -165,6 +166,65 @@ describe("the packed package, installed without optional peers", () => {
 /** A strict compile reads all of @types/node: ~10 s on an idle 2-core machine, several times that on a busy one. */
 const COMPILE_TIMEOUT_MS = 120_000;
 
+describe("the packed broadcastkit/dashboard", () => {
+  /** Serves the list page, then every file it links, with nothing but the installed package. */
+  const serveFromPackage = (load: string) => `
+    ${load}
+    const { createBroadcastService } = require("broadcastkit");
+    const { createMemoryQueue, createMemoryStore } = require("broadcastkit/memory");
+    const service = createBroadcastService({ store: createMemoryStore(), queue: createMemoryQueue() });
+    const dashboard = createDashboardHandler({ service, authorize: () => "allow" });
+    const get = (path) => dashboard(new Request("http://host.test" + path));
+    (async () => {
+      const page = await get("/admin/broadcasts/");
+      const html = await page.text();
+      const files = [...html.matchAll(/(?:href|src)="([^"]*assets[^"]*)"/g)].map((m) => m[1]);
+      const served = [];
+      for (const file of files) {
+        const answer = await get(file);
+        const body = await answer.text();
+        served.push({ file: file.split(".").pop(), status: answer.status, type: answer.headers.get("content-type"),
+          bytes: body.length, uPlot: body.includes("uplot 1.6.32"), papaparse: body.includes("papaparse 5.7.1") });
+      }
+      console.log(JSON.stringify({ status: page.status, csp: page.headers.get("content-security-policy"), served }));
+    })();`;
+
+  it("serves its pages, script and stylesheet from the package itself, as ESM and as CommonJS", async () => {
+    const fromCjs = (await cjs(
+      serveFromPackage(`const { createDashboardHandler } = require("broadcastkit/dashboard");`),
+    )) as {
+      status: number;
+      csp: string;
+      served: {
+        file: string;
+        status: number;
+        type: string;
+        bytes: number;
+        uPlot: boolean;
+        papaparse: boolean;
+      }[];
+    };
+    const fromEsm = await esm(
+      `import { createRequire } from "node:module"; const require = createRequire(process.cwd() + "/");
+      import { createDashboardHandler } from "broadcastkit/dashboard";
+      ${serveFromPackage("")}`,
+    );
+    expect(fromCjs.status).toBe(200);
+    expect(fromCjs.csp).toContain("script-src 'self'");
+    const byKind = Object.fromEntries(fromCjs.served.map((file) => [file.file, file]));
+    expect(byKind.js).toMatchObject({
+      status: 200,
+      type: "text/javascript; charset=utf-8",
+      uPlot: true,
+      papaparse: true,
+    });
+    expect(byKind.js?.bytes).toBeGreaterThan(50_000);
+    expect(byKind.css).toMatchObject({ status: 200, type: "text/css; charset=utf-8" });
+    expect(byKind.svg).toMatchObject({ status: 200, type: "image/svg+xml" });
+    expect(fromEsm).toEqual(fromCjs);
+  });
+});
+
 describe("the packed package's types, in a strict host (skipLibCheck: false)", () => {
   const compilerOptions = {
     strict: true,
@@ -214,6 +274,7 @@ describe("the packed package's types, in a strict host (skipLibCheck: false)", (
         telegram: "broadcastkit/telegram",
         testing: "broadcastkit/testing",
         conformance: "broadcastkit/testing/conformance",
+        dashboard: "broadcastkit/dashboard",
       },
       `
       const sender: root.MessageSender = telegram.createTelegramSender({ token: "1:a" });
@@ -221,10 +282,11 @@ describe("the packed package's types, in a strict host (skipLibCheck: false)", (
       const queue = memory.createMemoryQueue();
       const service = root.createBroadcastService({ store, queue });
       export const handler: (request: Request) => Promise<Response> = http.createHttpHandler({ service });
+      export const panel: (request: Request) => Promise<Response> = dashboard.createDashboardHandler({ service });
       export const clock: root.Clock = testing.createManualClock("2030-01-01T00:00:00Z");
       export const suite: typeof conformance.describeStoreConformance = conformance.describeStoreConformance;
       export const limiter = telegram.redisRateLimiter;
-      export const all = [sender, service, handler, clock, suite, limiter];`,
+      export const all = [sender, service, handler, panel, clock, suite, limiter];`,
     );
     const sqlStores = writeHost(
       "host-sql",
