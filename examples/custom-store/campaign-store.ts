@@ -10,7 +10,8 @@
  * - counters, per-error counts and the error log live on the campaign row and change in the same
  *   transaction as the deliveries they count: reading progress never counts rows;
  * - a lease is an epoch stamped on each claimed delivery; a write whose epoch is no longer on the
- *   row is refused whole (`lease_lost`).
+ *   row is refused whole (`lease_lost`);
+ * - every status change journals its webhook event in the same transaction (`campaign-webhooks.ts`).
  */
 import type { Database } from "better-sqlite3";
 import {
@@ -38,6 +39,7 @@ import {
   type ResetFailedResult,
   type UpdateResult,
 } from "broadcastkit";
+import { campaignWebhooks } from "./campaign-webhooks.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -170,6 +172,7 @@ class LeaseLost {
 
 export function createCampaignStore(db: Database): BroadcastStore {
   db.exec(SCHEMA);
+  const webhooks = campaignWebhooks(db);
   const campaign = (id: number) =>
     db.prepare("SELECT * FROM campaigns WHERE id = ?").get(id) as CampaignRow | undefined;
 
@@ -185,7 +188,12 @@ export function createCampaignStore(db: Database): BroadcastStore {
     return run;
   }
 
-  const compareAndSet = (id: number, expected: BroadcastStatus, patch: BroadcastPatch): UpdateResult => {
+  const compareAndSet = (
+    id: number,
+    expected: BroadcastStatus,
+    patch: BroadcastPatch,
+    at?: Date,
+  ): UpdateResult => {
     const row = campaign(id);
     if (row === undefined) return { type: "not_found" };
     if (row.state !== expected) return { type: "status_changed", actual: row.state };
@@ -204,7 +212,9 @@ export function createCampaignStore(db: Database): BroadcastStore {
       ...set,
       id,
     });
-    return { type: "updated", broadcast: toBroadcast(campaign(id)!) };
+    const broadcast = toBroadcast(campaign(id)!);
+    webhooks.journal(expected, broadcast, at);
+    return { type: "updated", broadcast };
   };
 
   return {
@@ -333,8 +343,8 @@ export function createCampaignStore(db: Database): BroadcastStore {
         };
       }),
 
-    updateBroadcast: (id, expectedStatus, patch) =>
-      serialized(() => db.transaction(compareAndSet).immediate(id, expectedStatus, patch)),
+    updateBroadcast: (id, expectedStatus, patch, at) =>
+      serialized(() => db.transaction(compareAndSet).immediate(id, expectedStatus, patch, at)),
 
     findDueScheduled: (now, limit) =>
       serialized(() =>
@@ -532,7 +542,7 @@ export function createCampaignStore(db: Database): BroadcastStore {
               countsJson(counts),
               row.id,
             );
-            const updated = compareAndSet(row.id, row.state, request.patch);
+            const updated = compareAndSet(row.id, row.state, request.patch, request.at);
             if (updated.type !== "updated") throw new Error("campaign changed inside its own transaction");
             return {
               type: "reset",
@@ -543,5 +553,9 @@ export function createCampaignStore(db: Database): BroadcastStore {
           })
           .immediate(),
       ),
+
+    claimWebhookDeliveries: (request) => serialized(() => webhooks.claim(request)),
+    recordWebhookDelivery: (request) => serialized(() => webhooks.record(request)),
+    listWebhookDeliveries: (query) => serialized(() => webhooks.list(query)),
   };
 }

@@ -10,3 +10,4 @@ export * from "./telegram-errors.js";
 export * from "./template.js";
 export * from "./transitions.js";
 export * from "./types.js";
+export * from "./webhooks.js";

@@ -30,3 +30,12 @@ export type {
   Telemetry,
   TelemetrySpan,
 } from "./telemetry.js";
+export type {
+  ClaimWebhookDeliveriesRequest,
+  ClaimWebhookDeliveriesResult,
+  ListWebhookDeliveriesQuery,
+  RecordWebhookDeliveryRequest,
+  RecordWebhookDeliveryResult,
+  WebhookAttemptOutcome,
+  WebhookOutbox,
+} from "./webhook-outbox.js";

@@ -10,6 +10,7 @@ import type {
   RecipientId,
   RecipientState,
 } from "../core/types.js";
+import type { WebhookOutbox } from "./webhook-outbox.js";
 
 /**
  * # The store port: persistence of broadcasts and their recipients
@@ -53,7 +54,7 @@ import type {
  * - No transactions across methods: the service composes them so that each step is safe alone.
  * - No notification of changes; pollers compare `version`.
  */
-export interface BroadcastStore {
+export interface BroadcastStore extends WebhookOutbox {
   /**
    * Stores a new broadcast in `draft` (or `scheduled` when `scheduledAt` is given) with all its
    * recipients, and issues its id (a positive integer, increasing). Recipients may be an array or
@@ -98,9 +99,15 @@ export interface BroadcastStore {
    * Compare-and-set on the status: applies `patch` (status, timestamps, counters) only when the
    * broadcast's status is still `expectedStatus`. This is how every status transition is stored:
    * of two racing callers exactly one sees `updated`; the other sees `status_changed` with the
-   * status it lost to. Bumps `version`.
+   * status it lost to. Bumps `version`. A change of status also journals its webhook event in the
+   * same step (see `WebhookOutbox`), timed `at` (the store's clock when absent).
    */
-  updateBroadcast(id: number, expectedStatus: BroadcastStatus, patch: BroadcastPatch): Promise<UpdateResult>;
+  updateBroadcast(
+    id: number,
+    expectedStatus: BroadcastStatus,
+    patch: BroadcastPatch,
+    at?: Date,
+  ): Promise<UpdateResult>;
 
   /** `scheduled` broadcasts whose `scheduledAt <= now`, oldest first, at most `limit`. */
   findDueScheduled(now: Date, limit: number): Promise<Broadcast[]>;
@@ -149,7 +156,8 @@ export interface BroadcastStore {
    * `includePermanent`). When there are none, changes nothing and returns `retriedCount: 0`. When
    * there are some, and the status is one of `allowedFrom`, turns them back to pending with
    * `attempts: 0` (keeping their last error), lowers `failedCount` and `errorCounts` by as many,
-   * and applies `patch` (status `sending`). Otherwise returns `status_changed` and changes nothing.
+   * and applies `patch` (status `sending`), journaling its webhook event as `updateBroadcast` does.
+   * Otherwise returns `status_changed` and changes nothing.
    */
   resetFailedRecipients(request: ResetFailedRequest): Promise<ResetFailedResult>;
 }
@@ -250,6 +258,8 @@ export interface ResetFailedRequest {
   readonly includePermanent: boolean;
   readonly allowedFrom: readonly BroadcastStatus[];
   readonly patch: BroadcastPatch;
+  /** When the change happens, for its webhook event; the store's clock when absent. */
+  readonly at?: Date | undefined;
 }
 
 export type ResetFailedResult =

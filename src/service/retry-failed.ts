@@ -77,6 +77,7 @@ export function retryFailed(
         includePermanent,
         allowedFrom: ALLOWED_FROM.retry,
         patch: retryPatch(before, at),
+        at,
       }),
     );
     if (reset.type === "not_found") return err(notFound(id));

@@ -45,9 +45,10 @@ export function runTransition(
     const tries = options.onlyFrom === undefined ? MAX_TRANSITION_TRIES : 1;
     for (let attempt = 0; attempt < tries; attempt++) {
       const before = options.onlyFrom ?? (yield* loadBroadcast(deps, id));
-      const decided = yield* transition(before, event, options.at ?? deps.clock.now());
+      const at = options.at ?? deps.clock.now();
+      const decided = yield* transition(before, event, at);
       const stored = yield* adapterCall(deps.logger, "updateBroadcast", () =>
-        deps.store.updateBroadcast(id, decided.from, decided.patch),
+        deps.store.updateBroadcast(id, decided.from, decided.patch, at),
       );
       if (stored.type === "updated") {
         deps.signals?.statusChanged(id, stored.broadcast.status);
@@ -97,7 +98,7 @@ export function undoPatch(applied: AppliedTransition): BroadcastPatch {
 export async function revertTransition(deps: ServiceDeps, applied: AppliedTransition): Promise<void> {
   const { broadcastId, to, from } = applied.transition;
   const reverted = await adapterCall(deps.logger, "updateBroadcast", () =>
-    deps.store.updateBroadcast(broadcastId, to, undoPatch(applied)),
+    deps.store.updateBroadcast(broadcastId, to, undoPatch(applied), deps.clock.now()),
   );
   if (reverted.isOk() && reverted.value.type === "updated") {
     deps.signals?.statusChanged(broadcastId, from);

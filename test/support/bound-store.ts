@@ -15,5 +15,8 @@ export function boundStore(store: BroadcastStore): BroadcastStore {
     renewLease: store.renewLease.bind(store),
     getActivity: store.getActivity.bind(store),
     resetFailedRecipients: store.resetFailedRecipients.bind(store),
+    claimWebhookDeliveries: store.claimWebhookDeliveries.bind(store),
+    recordWebhookDelivery: store.recordWebhookDelivery.bind(store),
+    listWebhookDeliveries: store.listWebhookDeliveries.bind(store),
   };
 }

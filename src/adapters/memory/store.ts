@@ -45,6 +45,7 @@ import {
   SENT,
   stateCode,
 } from "./recipient-table.js";
+import { MemoryWebhookOutbox } from "./webhook-outbox.js";
 
 export type StoreOperation = keyof BroadcastStore;
 
@@ -68,6 +69,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): BroadcastSt
   const order: number[] = [];
   let lastId = 0;
   const before = options.beforeOperation;
+  const outbox = new MemoryWebhookOutbox();
 
   return {
     async createBroadcast(input: NewBroadcast, source: RecipientSource): Promise<Broadcast> {
@@ -142,14 +144,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): BroadcastSt
       return { items, nextCursor: more ? encodeCursor("r", lastIndex) : null };
     },
 
-    async updateBroadcast(id, expectedStatus, patch): Promise<UpdateResult> {
+    async updateBroadcast(id, expectedStatus, patch, at): Promise<UpdateResult> {
       if (before) await before("updateBroadcast");
       const record = broadcasts.get(id);
       if (record === undefined) return { type: "not_found" };
       if (record.status !== expectedStatus) return { type: "status_changed", actual: record.status };
       applyPatch(record, patch);
       record.version += 1;
-      return { type: "updated", broadcast: readRecord(record) };
+      const broadcast = readRecord(record);
+      outbox.journal(expectedStatus, broadcast, at);
+      return { type: "updated", broadcast };
     },
 
     async findDueScheduled(now: Date, limit: number): Promise<Broadcast[]> {
@@ -196,7 +200,25 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): BroadcastSt
       if (before) await before("resetFailedRecipients");
       const record = broadcasts.get(request.broadcastId);
       if (record === undefined) return { type: "not_found" };
-      return resetFailed(record, request);
+      const previous = record.status;
+      const result = resetFailed(record, request);
+      if (result.type === "reset") outbox.journal(previous, result.broadcast, request.at);
+      return result;
+    },
+
+    async claimWebhookDeliveries(request) {
+      if (before) await before("claimWebhookDeliveries");
+      return outbox.claim(request);
+    },
+
+    async recordWebhookDelivery(request) {
+      if (before) await before("recordWebhookDelivery");
+      return outbox.record(request);
+    },
+
+    async listWebhookDeliveries(query) {
+      if (before) await before("listWebhookDeliveries");
+      return outbox.list(query);
     },
   };
 }

@@ -8,6 +8,9 @@ export interface TableNames {
   readonly recipients: string;
   readonly freshLeases: string;
   readonly migrations: string;
+  readonly webhookEvents: string;
+  readonly webhookEndpoints: string;
+  readonly webhookDeliveries: string;
 }
 
 export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
@@ -21,6 +24,9 @@ export function tableNames(schema: string): TableNames {
     recipients: `${quotedSchema}.broadcast_recipients`,
     freshLeases: `${quotedSchema}.broadcast_fresh_leases`,
     migrations: `${quotedSchema}.broadcastkit_schema_migrations`,
+    webhookEvents: `${quotedSchema}.broadcast_webhook_events`,
+    webhookEndpoints: `${quotedSchema}.broadcast_webhook_endpoints`,
+    webhookDeliveries: `${quotedSchema}.broadcast_webhook_deliveries`,
   };
 }
 
@@ -213,6 +219,57 @@ async function hotPathIndexes(client: PoolClient, t: TableNames): Promise<void> 
   await client.query(`ALTER TABLE ${t.recipients} SET (fillfactor = 70)`);
 }
 
+/**
+ * Migration 5: the webhook outbox. `broadcast_webhook_events` is the journal of status changes
+ * (written in the transaction of the change, under an advisory lock so that event ids commit in
+ * order); `broadcast_webhook_endpoints` remembers how far each endpoint has turned the journal into
+ * deliveries and its last lease epoch; each `broadcast_webhook_deliveries` row is one event on its
+ * way to one endpoint, and its log. `due_at` is when a pending delivery is due (its event's time,
+ * then its next attempt), so a claim reads one index range in due order. (Version 4 is the hot
+ * path's.)
+ */
+async function webhookOutbox(client: PoolClient, t: TableNames): Promise<void> {
+  await client.query(`CREATE TABLE ${t.webhookEvents} (
+    id BIGSERIAL PRIMARY KEY,
+    type TEXT NOT NULL,
+    broadcast_id BIGINT NOT NULL,
+    previous_status VARCHAR(20) NOT NULL,
+    status VARCHAR(20) NOT NULL,
+    occurred_at TIMESTAMPTZ NOT NULL,
+    total_recipients INTEGER NOT NULL,
+    sent_count INTEGER NOT NULL,
+    failed_count INTEGER NOT NULL
+  )`);
+  await client.query(`CREATE INDEX broadcast_webhook_events_time ON ${t.webhookEvents} (occurred_at)`);
+  await client.query(`CREATE TABLE ${t.webhookEndpoints} (
+    endpoint_id TEXT PRIMARY KEY,
+    seen_up_to BIGINT NOT NULL,
+    last_epoch BIGINT NOT NULL DEFAULT 0
+  )`);
+  await client.query(`CREATE TABLE ${t.webhookDeliveries} (
+    id BIGSERIAL PRIMARY KEY,
+    endpoint_id TEXT NOT NULL,
+    event_id BIGINT NOT NULL REFERENCES ${t.webhookEvents} (id),
+    broadcast_id BIGINT NOT NULL,
+    state VARCHAR(20) NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due_at TIMESTAMPTZ NOT NULL,
+    next_attempt_at TIMESTAMPTZ,
+    last_attempt_at TIMESTAMPTZ,
+    last_error TEXT,
+    last_status_code INTEGER,
+    delivered_at TIMESTAMPTZ,
+    lease_epoch BIGINT,
+    lease_owner TEXT,
+    lease_expires_at TIMESTAMPTZ,
+    UNIQUE (endpoint_id, event_id)
+  )`);
+  await client.query(`CREATE INDEX broadcast_webhook_deliveries_due
+    ON ${t.webhookDeliveries} (endpoint_id, due_at, id) WHERE state = 'pending'`);
+  await client.query(`CREATE INDEX broadcast_webhook_deliveries_broadcast
+    ON ${t.webhookDeliveries} (broadcast_id, id)`);
+}
+
 export interface PostgresMigration {
   readonly version: number;
   readonly name: string;
@@ -231,6 +288,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   },
   { version: 2, name: "broadcast_recipients", up: createRecipients },
   { version: 3, name: "hot-path indexes: fresh recipients by cursor, in-place updates", up: hotPathIndexes },
+  { version: 5, name: "webhook outbox: status-change journal, endpoints, deliveries", up: webhookOutbox },
 ];
 
 /**

@@ -10,6 +10,7 @@ import {
   type Recipient,
   type RecipientId,
 } from "../../core/types.js";
+import { webhookEventFor } from "../../core/webhooks.js";
 import type {
   AppendRecipientsResult,
   BroadcastActivity,
@@ -44,6 +45,7 @@ import {
 import { inChunks, toInsertRow } from "../sql-shared/source.js";
 import { migratePostgres, type TableNames, tableNames } from "./schema.js";
 import { type PostgresStatements, type StatementName, statements } from "./sql.js";
+import { postgresWebhookOutbox } from "./webhook-outbox.js";
 
 export interface PostgresStoreSettings {
   /** The schema holding the tables (default `public`); created if missing. */
@@ -191,6 +193,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const logCap = options.errorLogLimit;
   let ready: Promise<void> | null = options.migrate === false ? Promise.resolve() : null;
   const casSql = new Map<string, string>();
+  const outbox = postgresWebhookOutbox(tables);
 
   /**
    * A pooled client for one transaction. While a client is checked out, the pool no longer listens
@@ -433,11 +436,28 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       id: number,
       expected: BroadcastStatus,
       patch: BroadcastPatch,
+      at?: Date,
     ): Promise<UpdateResult> {
       await ensureReady();
       const columns = patchColumns(patch);
       const text = casStatement(columns, [], 3);
-      const updated = await pool.query<BroadcastRow>(text, [id, expected, ...columns.map((c) => c.value)]);
+      const values = [id, expected, ...columns.map((c) => c.value)];
+      const event = patch.status === undefined ? null : webhookEventFor(expected, patch.status);
+      if (event !== null) {
+        // A change that journals an event: the change and its event commit together.
+        return transaction(async (client): Promise<UpdateResult> => {
+          await outbox.lockJournal(client);
+          const row = (await client.query<BroadcastRow>(text, values)).rows[0];
+          if (row === undefined) {
+            const actual = await statusOf(client, id);
+            return actual === null ? { type: "not_found" } : { type: "status_changed", actual };
+          }
+          const broadcast = asBroadcast(row);
+          await outbox.journal(client, event, expected, broadcast, at);
+          return { type: "updated", broadcast };
+        });
+      }
+      const updated = await pool.query<BroadcastRow>(text, values);
       const row = updated.rows[0];
       if (row !== undefined) return { type: "updated", broadcast: asBroadcast(row) };
       const actual = await statusOf(pool, id);
@@ -568,6 +588,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     resetFailedRecipients(request: ResetFailedRequest): Promise<ResetFailedResult> {
       const { broadcastId, includePermanent } = request;
       return transaction(async (client): Promise<ResetFailedResult> => {
+        // Before the row lock, in the order every status change takes them (no deadlock).
+        await outbox.lockJournal(client);
         const current = (await run<BroadcastRow>(client, "lockBroadcast", [broadcastId])).rows[0];
         if (current === undefined) return { type: "not_found" };
         const counted = (
@@ -604,8 +626,24 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         ]);
         const row = updated.rows[0];
         if (row === undefined) throw new Error("broadcast changed while its row was locked");
-        return { type: "reset", broadcast: asBroadcast(row), retriedCount, skippedCount };
+        const broadcast = asBroadcast(row);
+        const event = webhookEventFor(status, broadcast.status);
+        if (event !== null) await outbox.journal(client, event, status, broadcast, request.at);
+        return { type: "reset", broadcast, retriedCount, skippedCount };
       });
+    },
+
+    claimWebhookDeliveries(request) {
+      return transaction((client) => outbox.claim(client, request));
+    },
+
+    recordWebhookDelivery(request) {
+      return transaction((client) => outbox.record(client, request));
+    },
+
+    async listWebhookDeliveries(query) {
+      await ensureReady();
+      return checkedOut((client) => outbox.list(client, query));
     },
 
     async migrate(): Promise<readonly number[]> {

@@ -9,3 +9,4 @@ export * from "./outcomes.js";
 export * from "./patch.js";
 export * from "./rows.js";
 export * from "./source.js";
+export * from "./webhooks.js";

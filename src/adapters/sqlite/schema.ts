@@ -195,6 +195,59 @@ function hotPathIndexes(db: Database): void {
   `);
 }
 
+/**
+ * Migration 5: the webhook outbox. `broadcast_webhook_events` is the journal of status changes
+ * (written in the transaction of the change); `broadcast_webhook_endpoints` remembers how far each
+ * endpoint has turned the journal into deliveries and its last lease epoch; each
+ * `broadcast_webhook_deliveries` row is one event on its way to one endpoint, and its log.
+ * `due_at` is when a pending delivery is due (its event's time, then its next attempt), so a claim
+ * reads one index range in due order. Times are epoch milliseconds. (Version 4 is the hot path's.)
+ */
+function webhookOutbox(db: Database): void {
+  db.exec(`
+    CREATE TABLE broadcast_webhook_events (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      type TEXT NOT NULL,
+      broadcast_id INTEGER NOT NULL,
+      previous_status TEXT NOT NULL,
+      status TEXT NOT NULL,
+      occurred_at INTEGER NOT NULL,
+      total_recipients INTEGER NOT NULL,
+      sent_count INTEGER NOT NULL,
+      failed_count INTEGER NOT NULL
+    );
+    CREATE INDEX broadcast_webhook_events_time ON broadcast_webhook_events (occurred_at);
+    CREATE TABLE broadcast_webhook_endpoints (
+      endpoint_id TEXT PRIMARY KEY,
+      seen_up_to INTEGER NOT NULL,
+      last_epoch INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE TABLE broadcast_webhook_deliveries (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      endpoint_id TEXT NOT NULL,
+      event_id INTEGER NOT NULL REFERENCES broadcast_webhook_events (id),
+      broadcast_id INTEGER NOT NULL,
+      state TEXT NOT NULL DEFAULT 'pending',
+      attempts INTEGER NOT NULL DEFAULT 0,
+      due_at INTEGER NOT NULL,
+      next_attempt_at INTEGER,
+      last_attempt_at INTEGER,
+      last_error TEXT,
+      last_status_code INTEGER,
+      delivered_at INTEGER,
+      lease_epoch INTEGER,
+      lease_owner TEXT,
+      lease_expires_at INTEGER
+    );
+    CREATE UNIQUE INDEX broadcast_webhook_deliveries_event
+      ON broadcast_webhook_deliveries (endpoint_id, event_id);
+    CREATE INDEX broadcast_webhook_deliveries_due
+      ON broadcast_webhook_deliveries (endpoint_id, due_at, id) WHERE state = 'pending';
+    CREATE INDEX broadcast_webhook_deliveries_broadcast
+      ON broadcast_webhook_deliveries (broadcast_id, id);
+  `);
+}
+
 export interface SqliteMigration {
   readonly version: number;
   readonly name: string;
@@ -217,6 +270,7 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     name: "hot-path indexes: failed recipients only, fresh recipients by cursor",
     up: hotPathIndexes,
   },
+  { version: 5, name: "webhook outbox: status-change journal, endpoints, deliveries", up: webhookOutbox },
 ];
 
 /**

@@ -64,6 +64,7 @@ import {
   recordDeliveredBatchSql,
   type SqliteStatements,
 } from "./statements.js";
+import { createSqliteWebhookOutbox } from "./webhook-outbox.js";
 
 export interface SqliteStoreSettings {
   /** Run pending migrations on first use (default `true`). With `false`, call `migrate()` yourself. */
@@ -178,6 +179,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const leasedPositions = new Map<string, Map<string, number>>();
   const batchStatements = new Map<number, Statement<unknown[], unknown>>();
   const leaseKey = (broadcastId: number, epoch: number) => `${broadcastId}:${epoch}`;
+  const outbox = createSqliteWebhookOutbox(db);
 
   function rememberLease(broadcastId: number, epoch: number, rows: readonly ClaimedRow[]): void {
     const positions = new Map<string, number>();
@@ -254,12 +256,21 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return statement;
   }
 
-  /** Compare-and-set; runs inside the caller's transaction. */
-  function compareAndSet(id: number, expected: BroadcastStatus, patch: BroadcastPatch): UpdateResult {
+  /** Compare-and-set, journaling its webhook event; runs inside the caller's transaction. */
+  function compareAndSet(
+    id: number,
+    expected: BroadcastStatus,
+    patch: BroadcastPatch,
+    at?: Date,
+  ): UpdateResult {
     const s = prepared();
     const columns = patchColumns(patch);
     const row = casStatement(columns).get(...columns.map(bindable), id, expected);
-    if (row !== undefined) return { type: "updated", broadcast: toBroadcast(row, jsonText) };
+    if (row !== undefined) {
+      const broadcast = toBroadcast(row, jsonText);
+      outbox.journal(expected, broadcast, at);
+      return { type: "updated", broadcast };
+    }
     const current = s.statusOf.get(id);
     return current === undefined
       ? { type: "not_found" }
@@ -562,7 +573,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const retriedCount = (includePermanent ? s.resetFailedAll : s.resetFailed).run(broadcastId).changes;
     const counts = mergeErrorCounts(JSON.parse(String(current.error_counts)), lowered);
     s.lowerFailed.run(retriedCount, errorCountsJson(counts), broadcastId);
-    const updated = compareAndSet(broadcastId, status, request.patch);
+    const updated = compareAndSet(broadcastId, status, request.patch, request.at);
     if (updated.type !== "updated") throw new Error("broadcast changed inside its own transaction");
     return { type: "reset", broadcast: updated.broadcast, retriedCount, skippedCount };
   });
@@ -656,8 +667,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       return exclusive(() => listRecipientsTx.deferred(broadcastId, query));
     },
 
-    updateBroadcast(id, expectedStatus, patch): Promise<UpdateResult> {
-      return exclusive(() => updateTx.immediate(id, expectedStatus, patch));
+    updateBroadcast(id, expectedStatus, patch, at): Promise<UpdateResult> {
+      return exclusive(() => updateTx.immediate(id, expectedStatus, patch, at));
     },
 
     findDueScheduled(now: Date, limit: number): Promise<Broadcast[]> {
@@ -702,6 +713,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     resetFailedRecipients(request: ResetFailedRequest): Promise<ResetFailedResult> {
       return exclusive(() => resetTx.immediate(request));
+    },
+
+    claimWebhookDeliveries(request) {
+      return exclusive(() => outbox.claim(request));
+    },
+
+    recordWebhookDelivery(request) {
+      return exclusive(() => outbox.record(request));
+    },
+
+    listWebhookDeliveries(query) {
+      return exclusive(() => outbox.list(query));
     },
 
     async migrate(): Promise<readonly number[]> {

@@ -9,6 +9,7 @@ import { describeOutcomes } from "./outcomes.js";
 import { describeProperties } from "./properties.js";
 import { describeRecipients } from "./recipients.js";
 import { describeReset } from "./reset.js";
+import { describeWebhookOutbox } from "./webhooks.js";
 
 export type { MakeStore, StoreConformanceOptions } from "./fixtures.js";
 
@@ -22,7 +23,9 @@ export type { MakeStore, StoreConformanceOptions } from "./fixtures.js";
  * that always add up, the bounded error log, manual-retry resets, and exact round-trips of
  * 52-bit chat ids, `@channel` names, `1` versus `"1"` and hostile text: error descriptions, message
  * texts, ids and variable names such as `__proto__` or `constructor`, SQL- and JSON-looking text,
- * quotes, backslashes, emoji and RTL marks, with error counts, log and summary adding up exactly.
+ * quotes, backslashes, emoji and RTL marks, with error counts, log and summary adding up exactly;
+ * and the webhook outbox: every status change journaled with its event, deliveries per endpoint
+ * (registration, event filter, leases, retries, settling) and the delivery log.
  *
  * `makeStore` must give a fresh, empty store for every test (a new database, or the same one
  * truncated); `options.close` releases it after the test. The suite passes every time in as data,
@@ -58,6 +61,7 @@ export function describeStoreConformance(
     describeReset(ctx);
     describeHostileStrings(ctx);
     describeProperties(ctx);
+    describeWebhookOutbox(ctx);
   });
 }
 

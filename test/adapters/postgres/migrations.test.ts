@@ -142,7 +142,7 @@ describe("PostgreSQL migrations", () => {
     );
 
     const store = createPostgresStore({ pool: testPool(), schema });
-    expect(await store.migrate()).toEqual([3]);
+    expect(await store.migrate()).toEqual(ALL_VERSIONS.filter((version) => version > 2));
     expect(await indexes()).not.toContain("broadcast_recipients_done");
     expect(await indexes()).toContain("broadcast_recipients_failed");
     const failedPage = await store.listRecipients(1, { limit: 10, status: "failed" });
@@ -168,6 +168,9 @@ describe("PostgreSQL migrations", () => {
     expect(await tablesIn(other)).toEqual([
       "broadcast_fresh_leases",
       "broadcast_recipients",
+      "broadcast_webhook_deliveries",
+      "broadcast_webhook_endpoints",
+      "broadcast_webhook_events",
       "broadcastkit_schema_migrations",
       "broadcasts",
     ]);

@@ -88,10 +88,15 @@ const LEGACY_ROWS = [
 
 /** A database as version 2 of this library left it. */
 function atVersion2(): Database.Database {
+  return atVersion(2);
+}
+
+/** A database as this library's migrations up to `version` left it. */
+function atVersion(version: number): Database.Database {
   const db = new Database(":memory:");
   db.exec(`CREATE TABLE broadcastkit_schema_migrations
     (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-  for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 2)) {
+  for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= version)) {
     migration.up(db);
     db.prepare("INSERT INTO broadcastkit_schema_migrations VALUES (?, ?, 0)").run(
       migration.version,
@@ -139,7 +144,7 @@ describe("SQLite migrations", () => {
     ).run();
 
     const store = createSqliteStore({ db });
-    expect(await store.migrate()).toEqual([3]);
+    expect(await store.migrate()).toEqual(ALL_VERSIONS.filter((version) => version > 2));
     expect(indexes()).not.toContain("broadcast_recipients_done");
     expect(indexes()).toContain("broadcast_recipients_failed");
     const plan = db
@@ -152,6 +157,31 @@ describe("SQLite migrations", () => {
     expect(failedPage?.items.map((r) => [r.recipientId, r.lastError])).toEqual([[1, "chat not found"]]);
     const sentPage = await store.listRecipients(1, { limit: 10, status: "sent" });
     expect(sentPage?.items.map((r) => r.recipientId)).toEqual([2]);
+  });
+
+  it("carry a database of version 3 forward: the webhook outbox starts empty and journals the next status change", async () => {
+    const db = atVersion(3);
+    db.prepare(
+      "INSERT INTO broadcasts (message, status, created_at, recipient_count) VALUES ('old', 'sending', 0, 0)",
+    ).run();
+    const store = createSqliteStore({ db });
+    expect(await store.migrate()).toEqual(ALL_VERSIONS.filter((version) => version > 3));
+    expect(await store.listWebhookDeliveries({ limit: 10 })).toEqual({ items: [], nextCursor: null });
+    const claim = () =>
+      store.claimWebhookDeliveries({
+        endpointId: "hooks",
+        events: ["broadcast.paused"],
+        since: new Date(0),
+        owner: "test",
+        limit: 10,
+        now: new Date(10_000),
+        leaseMs: 1000,
+      });
+    expect((await claim()).deliveries).toEqual([]);
+    await store.updateBroadcast(1, "sending", { status: "paused" }, new Date(5000));
+    expect((await claim()).deliveries.map((d) => [d.event.broadcastId, d.event.type])).toEqual([
+      [1, "broadcast.paused"],
+    ]);
   });
 
   it("honour a lease written by version 2 (its expiry also in due_at) until it expires", async () => {
@@ -168,7 +198,7 @@ describe("SQLite migrations", () => {
       "INSERT INTO broadcast_recipients (broadcast_id, seq, recipient_id, chat_id, state) VALUES (1, 1, '2', 12, 'sent')",
     ).run();
     const store = createSqliteStore({ db });
-    expect(await store.migrate()).toEqual([3]);
+    expect(await store.migrate()).toEqual(ALL_VERSIONS.filter((version) => version > 2));
     const claim = (now: number) =>
       store.claimRecipients(claimRequest(1, { owner: "new-worker", now: new Date(now), leaseMs: 1000 }));
     expect(await claim(4999)).toMatchObject({ recipients: [], retryAt: new Date(5000) });
@@ -187,6 +217,9 @@ describe("SQLite migrations", () => {
     expect(tables(db)).toEqual([
       "broadcast_fresh_leases",
       "broadcast_recipients",
+      "broadcast_webhook_deliveries",
+      "broadcast_webhook_endpoints",
+      "broadcast_webhook_events",
       "broadcastkit_schema_migrations",
       "broadcasts",
     ]);

@@ -187,8 +187,8 @@ export function observedStore(inner: BroadcastStore, seen: (broadcast: Broadcast
     },
     listBroadcasts: (query) => inner.listBroadcasts(query),
     listRecipients: (id, query) => inner.listRecipients(id, query),
-    updateBroadcast: async (id, expected, patch) => {
-      const result = await inner.updateBroadcast(id, expected, patch);
+    updateBroadcast: async (id, expected, patch, at) => {
+      const result = await inner.updateBroadcast(id, expected, patch, at);
       if (result.type === "updated") seen(result.broadcast);
       return result;
     },
@@ -206,6 +206,9 @@ export function observedStore(inner: BroadcastStore, seen: (broadcast: Broadcast
       if (result.type === "reset") seen(result.broadcast);
       return result;
     },
+    claimWebhookDeliveries: (request) => inner.claimWebhookDeliveries(request),
+    recordWebhookDelivery: (request) => inner.recordWebhookDelivery(request),
+    listWebhookDeliveries: (query) => inner.listWebhookDeliveries(query),
   };
 }
 
@@ -291,9 +294,9 @@ export function racingStore(inner: BroadcastStore, gate: Gate, actor: string, lo
       await step("listRecipients");
       return inner.listRecipients(id, query);
     },
-    updateBroadcast: async (id, expected, patch) => {
+    updateBroadcast: async (id, expected, patch, at) => {
       await step("updateBroadcast");
-      const result = await inner.updateBroadcast(id, expected, patch);
+      const result = await inner.updateBroadcast(id, expected, patch, at);
       if (result.type === "updated") log.add({ actor, type: "status", status: result.broadcast.status });
       return result;
     },
@@ -327,6 +330,9 @@ export function racingStore(inner: BroadcastStore, gate: Gate, actor: string, lo
       if (result.type === "reset") log.add({ actor, type: "status", status: result.broadcast.status });
       return result;
     },
+    claimWebhookDeliveries: (request) => inner.claimWebhookDeliveries(request),
+    recordWebhookDelivery: (request) => inner.recordWebhookDelivery(request),
+    listWebhookDeliveries: (query) => inner.listWebhookDeliveries(query),
   };
 }
 

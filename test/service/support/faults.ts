@@ -46,6 +46,9 @@ export function withStoreFaults(inner: BroadcastStore): { store: BroadcastStore;
     renewLease: wrap("renewLease"),
     getActivity: wrap("getActivity"),
     resetFailedRecipients: wrap("resetFailedRecipients"),
+    claimWebhookDeliveries: wrap("claimWebhookDeliveries"),
+    recordWebhookDelivery: wrap("recordWebhookDelivery"),
+    listWebhookDeliveries: wrap("listWebhookDeliveries"),
   };
   return {
     store,
