@@ -12,6 +12,7 @@ export default defineConfig({
     telegram: "src/adapters/telegram/index.ts",
     bullmq: "src/adapters/bullmq/index.ts",
     otel: "src/adapters/otel/index.ts",
+    webhooks: "src/adapters/webhooks/index.ts",
     dashboard: "src/dashboard/index.ts",
   },
   format: ["esm", "cjs"],

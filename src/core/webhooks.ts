@@ -256,3 +256,13 @@ export function parseWebhookEndpoints(input: unknown): Result<WebhookEndpoint[],
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** The delivery log's filters, as the service and the admin API accept them. */
+export const listWebhookDeliveriesSchema = z.strictObject({
+  broadcastId: z.int().positive().optional(),
+  endpointId: z.string().min(1).max(2048).optional(),
+  state: z.enum(WEBHOOK_DELIVERY_STATES).optional(),
+  limit: z.int().min(1).max(1000).optional(),
+  cursor: z.string().max(200).optional(),
+});
+export type ListWebhookDeliveriesInput = z.input<typeof listWebhookDeliveriesSchema>;

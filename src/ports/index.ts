@@ -39,3 +39,4 @@ export type {
   WebhookAttemptOutcome,
   WebhookOutbox,
 } from "./webhook-outbox.js";
+export type { WebhookRequest, WebhookResponse, WebhookTransport } from "./webhook-transport.js";

@@ -1,3 +1,6 @@
+import { formatBroadcastError } from "../core/format-error.js";
+import type { RandomSource } from "../core/retry-policy.js";
+import { parseWebhookEndpoints, type WebhookEndpointConfig } from "../core/webhooks.js";
 import type { Clock } from "../ports/clock.js";
 import type { EventSink } from "../ports/events.js";
 import type { Logger } from "../ports/logger.js";
@@ -5,13 +8,15 @@ import type { JobHandler, JobQueue } from "../ports/queue.js";
 import type { MessageSender } from "../ports/sender.js";
 import type { BroadcastStore } from "../ports/store.js";
 import type { Telemetry } from "../ports/telemetry.js";
+import type { WebhookTransport } from "../ports/webhook-transport.js";
 import { createBroadcastService } from "./broadcast-service.js";
-import { silentLogger } from "./defaults.js";
+import { silentLogger, systemClock } from "./defaults.js";
 import { guardLogger } from "./guarded-ports.js";
 import { createScheduler, type Scheduler } from "./scheduler.js";
 import { createSendWorker } from "./send-worker.js";
 import { createStatusSignals } from "./status-signals.js";
 import type { BroadcastService, SendWorker, SendWorkerOptions } from "./types.js";
+import { createWebhookDispatcher, type WebhookDispatcher } from "./webhook-dispatcher.js";
 
 /** A queue this process also consumes: `createMemoryQueue` is one; a durable queue's consumer may be another. */
 export interface ConsumableQueue extends JobQueue {
@@ -46,6 +51,24 @@ export interface BroadcastKitOptions {
   readonly scheduler?: { readonly intervalMs?: number } | false;
   /** How long cancel and pause wait for sends in flight (see `BroadcastServiceOptions`). */
   readonly settleTimeoutMs?: number;
+  /**
+   * Endpoints told of status changes by signed webhooks, from the store's outbox (see
+   * docs/webhooks.md): `{ url, secret: "whsec_…", events?, id?, timeoutMs?, retry? }`. Needs
+   * `webhookTransport`. An invalid entry makes `createBroadcastKit` throw a `RangeError` naming
+   * the field (`webhooks.0.secret: …`).
+   */
+  readonly webhooks?: readonly WebhookEndpointConfig[];
+  /** How webhooks are sent: `createWebhookTransport()` from `broadcastkit/webhooks`. */
+  readonly webhookTransport?: WebhookTransport;
+  /** The webhook dispatchers' settings. */
+  readonly webhookDispatch?: {
+    /** How often each endpoint's dispatcher looks for new events when idle (default 1 s). */
+    readonly pollIntervalMs?: number;
+    /** Deliveries sent at once per endpoint (default 10). */
+    readonly batchSize?: number;
+    /** Draws the retry schedule's jitter (default `Math.random`). */
+    readonly random?: RandomSource;
+  };
 }
 
 export interface BroadcastKit {
@@ -53,6 +76,8 @@ export interface BroadcastKit {
   readonly worker: SendWorker;
   /** `null` when the kit was made with `scheduler: false`. */
   readonly scheduler: Scheduler | null;
+  /** One per configured webhook endpoint; started by `start`, stopped by `stop`. */
+  readonly webhooks: readonly WebhookDispatcher[];
   /**
    * Starts consuming send jobs (when the queue can be consumed here), runs a first scheduler tick
    * at once (so broadcasts a previous process left `sending` are picked up now), then ticks on the
@@ -100,15 +125,18 @@ export function createBroadcastKit(options: BroadcastKitOptions): BroadcastKit {
   const tickEveryMs = options.scheduler === false ? 0 : (options.scheduler?.intervalMs ?? 60_000);
   const scheduler =
     options.scheduler === false ? null : createScheduler({ service, logger, intervalMs: tickEveryMs });
+  const webhooks = webhookDispatchers(options, logger);
   let started = false;
 
   return {
     service,
     worker,
     scheduler,
+    webhooks,
     async start() {
       if (started) return;
       started = true;
+      for (const dispatcher of webhooks) dispatcher.start();
       queue.consume?.((job, context) => worker.handle(job, context));
       if (scheduler === null) return;
       await scheduler.tick();
@@ -116,6 +144,7 @@ export function createBroadcastKit(options: BroadcastKitOptions): BroadcastKit {
       else scheduler.start();
     },
     async stop() {
+      const stoppingWebhooks = Promise.all(webhooks.map((dispatcher) => dispatcher.stop()));
       await scheduler?.stop();
       // The queue stops handing out jobs first, so the jobs the closing worker queues again wait
       // for another process instead of coming straight back here; a durable queue's close may
@@ -123,6 +152,42 @@ export function createBroadcastKit(options: BroadcastKitOptions): BroadcastKit {
       const closingQueue = queue.close?.();
       await worker.close();
       await closingQueue;
+      await stoppingWebhooks;
     },
   };
+}
+
+let kits = 0;
+
+/** The endpoints, validated; a dispatcher for each, sharing nothing with the send path but the store. */
+function webhookDispatchers(options: BroadcastKitOptions, logger: Logger): WebhookDispatcher[] {
+  const configured = options.webhooks ?? [];
+  if (configured.length === 0) return [];
+  const parsed = parseWebhookEndpoints(configured);
+  if (parsed.isErr()) throw new RangeError(`createBroadcastKit: ${formatBroadcastError(parsed.error)}`);
+  const transport = options.webhookTransport;
+  if (transport === undefined) {
+    throw new RangeError(
+      "createBroadcastKit: webhookTransport: required with webhooks (createWebhookTransport from broadcastkit/webhooks)",
+    );
+  }
+  const clock = options.clock ?? systemClock;
+  const since = clock.now();
+  kits += 1;
+  const owner = `kit-${kits}-${since.getTime().toString(36)}`;
+  const settings = options.webhookDispatch ?? {};
+  return parsed.value.map((endpoint) =>
+    createWebhookDispatcher({
+      store: options.store,
+      transport,
+      endpoint,
+      clock,
+      logger,
+      since,
+      owner,
+      ...(settings.pollIntervalMs === undefined ? {} : { pollIntervalMs: settings.pollIntervalMs }),
+      ...(settings.batchSize === undefined ? {} : { batchSize: settings.batchSize }),
+      ...(settings.random === undefined ? {} : { random: settings.random }),
+    }),
+  );
 }

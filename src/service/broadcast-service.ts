@@ -10,12 +10,14 @@ import {
   retryOptionsSchema,
   sendOptionsSchema,
 } from "../core/schemas.js";
+import { listWebhookDeliveriesSchema } from "../core/webhooks.js";
 import { addRecipients } from "./add-recipients.js";
 import { loadBroadcast, validId } from "./broadcast-reads.js";
 import { createBroadcast } from "./create-broadcast.js";
 import { adapterCall } from "./guarded-ports.js";
 import { completedEvent } from "./lifecycle-events.js";
 import { listRecipients } from "./list-recipients.js";
+import { listWebhookDeliveries } from "./list-webhook-deliveries.js";
 import { processScheduled } from "./process-scheduled.js";
 import { recoverStalled } from "./recover-stalled.js";
 import { retryFailed } from "./retry-failed.js";
@@ -61,6 +63,11 @@ export function createBroadcastService(options: BroadcastServiceOptions): Broadc
         adapterCall(logger, "listBroadcasts", () =>
           store.listBroadcasts({ status, limit: limit ?? DEFAULT_PAGE_SIZE, cursor }),
         ),
+      ),
+
+    listWebhookDeliveries: (query = {}) =>
+      parseInput(listWebhookDeliveriesSchema, query).asyncAndThen(({ limit, ...filters }) =>
+        listWebhookDeliveries(deps, { ...filters, limit: limit ?? DEFAULT_PAGE_SIZE }),
       ),
 
     listRecipients: (id, query = {}) =>

@@ -12,6 +12,7 @@ import type {
   RecipientStatus,
   SendJob,
 } from "../core/types.js";
+import type { ListWebhookDeliveriesInput, WebhookDelivery } from "../core/webhooks.js";
 import type { Clock } from "../ports/clock.js";
 import type { EventSink } from "../ports/events.js";
 import type { Logger } from "../ports/logger.js";
@@ -114,6 +115,14 @@ export interface BroadcastService {
   get(id: number): ResultAsync<Broadcast, BroadcastError>;
   list(query?: ListQuery): ResultAsync<Page<Broadcast>, BroadcastError>;
   listRecipients(id: number, query?: ListRecipientsQueryInput): ResultAsync<Page<Recipient>, BroadcastError>;
+  /**
+   * The webhook delivery log (see `docs/webhooks.md`), newest first: every event on its way to
+   * every endpoint, with its attempts, last error and state; filtered by broadcast (`not_found`
+   * when there is none), endpoint id or state.
+   */
+  listWebhookDeliveries(
+    query?: ListWebhookDeliveriesInput,
+  ): ResultAsync<Page<WebhookDelivery>, BroadcastError>;
   /** `parallelism`: how many send jobs share the broadcast (each may run in another process); default 1. */
   start(id: number, options?: StartOptions): ResultAsync<Broadcast, BroadcastError>;
   schedule(id: number, at: Date | string): ResultAsync<Broadcast, BroadcastError>;

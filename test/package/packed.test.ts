@@ -30,7 +30,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const modules = realpathSync(join(root, "node_modules"));
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
-const RUNTIME_DEPENDENCIES = ["zod", "neverthrow", "date-fns"];
+const RUNTIME_DEPENDENCIES = ["zod", "neverthrow", "date-fns", "standardwebhooks"];
 const OPTIONAL_PEERS = ["vitest", "fast-check", "better-sqlite3", "pg", "ioredis", "bullmq", "grammy"];
 /** Entry points with no peer of their own: each must load and type-check with none installed. */
 const SELF_CONTAINED = [
@@ -40,6 +40,7 @@ const SELF_CONTAINED = [
   "broadcastkit/telegram",
   "broadcastkit/testing",
   "broadcastkit/dashboard",
+  "broadcastkit/webhooks",
 ];
 
 let work = "";
@@ -151,6 +152,30 @@ describe("the packed package, installed without optional peers", () => {
     expect(fromEsm).toHaveLength(SELF_CONTAINED.length);
     expect((fromEsm as number[]).every((count) => count > 0)).toBe(true);
     expect(fromCjs).toEqual(fromEsm);
+  });
+
+  it("signs webhooks with the installed standardwebhooks, as ESM and as CommonJS, verifiable by its Webhook", async () => {
+    const script = (load: string) => `${load}
+      const secret = "whsec_" + Buffer.alloc(32, 7).toString("base64");
+      let sent;
+      const transport = createWebhookTransport({ fetch: async (url, init) => { sent = init; return new Response(null, { status: 204 }); } });
+      transport.post({ url: "http://127.0.0.1:1/", secret, messageId: "evt_1", timestamp: new Date(), body: "{}", timeoutMs: 1000 })
+        .then((answer) => { new Webhook(secret).verify(sent.body, sent.headers); console.log(JSON.stringify(answer)); });`;
+    const answered = { type: "answered", status: 204 };
+    expect(
+      await esm(
+        script(
+          'import { createWebhookTransport } from "broadcastkit/webhooks"; import { Webhook } from "standardwebhooks";',
+        ),
+      ),
+    ).toEqual(answered);
+    expect(
+      await cjs(
+        script(
+          'const { createWebhookTransport } = require("broadcastkit/webhooks"); const { Webhook } = require("standardwebhooks");',
+        ),
+      ),
+    ).toEqual(answered);
   });
 
   it("keeps the conformance suite, which needs vitest, behind broadcastkit/testing/conformance", async () => {
@@ -275,6 +300,7 @@ describe("the packed package's types, in a strict host (skipLibCheck: false)", (
         testing: "broadcastkit/testing",
         conformance: "broadcastkit/testing/conformance",
         dashboard: "broadcastkit/dashboard",
+        webhooks: "broadcastkit/webhooks",
       },
       `
       const sender: root.MessageSender = telegram.createTelegramSender({ token: "1:a" });
@@ -286,7 +312,8 @@ describe("the packed package's types, in a strict host (skipLibCheck: false)", (
       export const clock: root.Clock = testing.createManualClock("2030-01-01T00:00:00Z");
       export const suite: typeof conformance.describeStoreConformance = conformance.describeStoreConformance;
       export const limiter = telegram.redisRateLimiter;
-      export const all = [sender, service, handler, panel, clock, suite, limiter];`,
+      export const transport: root.WebhookTransport = webhooks.createWebhookTransport();
+      export const all = [sender, service, handler, panel, clock, suite, limiter, transport];`,
     );
     const sqlStores = writeHost(
       "host-sql",

@@ -1,0 +1,1 @@
+export { createWebhookTransport, type WebhookTransportOptions } from "./transport.js";
