@@ -175,7 +175,7 @@ const base64Bytes = (text: string): number => {
 
 export const webhookSecretSchema = z
   .string()
-  .regex(SECRET, "must be whsec_ followed by base64")
+  .regex(SECRET, { error: "must be whsec_ followed by base64", abort: true })
   .refine(
     (secret) => {
       const bytes = base64Bytes(secret.slice("whsec_".length));

@@ -68,6 +68,8 @@ export interface BroadcastKitOptions {
     readonly batchSize?: number;
     /** Draws the retry schedule's jitter (default `Math.random`). */
     readonly random?: RandomSource;
+    /** How long a claimed delivery stays this process's before another may send it (default timeout + 30 s). */
+    readonly leaseMs?: number;
   };
 }
 
@@ -188,6 +190,7 @@ function webhookDispatchers(options: BroadcastKitOptions, logger: Logger): Webho
       ...(settings.pollIntervalMs === undefined ? {} : { pollIntervalMs: settings.pollIntervalMs }),
       ...(settings.batchSize === undefined ? {} : { batchSize: settings.batchSize }),
       ...(settings.random === undefined ? {} : { random: settings.random }),
+      ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
     }),
   );
 }

@@ -29,6 +29,11 @@ export interface WebhookDispatcherOptions {
   readonly batchSize?: number;
   /** Draws the retry schedule's jitter (default `Math.random`). */
   readonly random?: RandomSource;
+  /**
+   * How long a claimed delivery stays this dispatcher's (default the endpoint's timeout + 30 s):
+   * after a crash, another process sends it again once this has passed.
+   */
+  readonly leaseMs?: number;
 }
 
 export interface WebhookDispatcher {
@@ -61,7 +66,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const pollMs = options.pollIntervalMs ?? DEFAULT_WEBHOOK_POLL_MS;
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const random = options.random ?? Math.random;
-  const leaseMs = endpoint.timeoutMs + LEASE_MARGIN_MS;
+  const leaseMs = options.leaseMs ?? endpoint.timeoutMs + LEASE_MARGIN_MS;
   const stopping = new AbortController();
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
