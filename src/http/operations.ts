@@ -19,8 +19,17 @@ import {
   recipientsQuerySchema,
   retryBodySchema,
   scheduleBodySchema,
+  webhooksQuerySchema,
 } from "./schemas.js";
-import { broadcastJson, cancelJson, pageJson, progressJson, recipientJson, retryJson } from "./serialize.js";
+import {
+  broadcastJson,
+  cancelJson,
+  pageJson,
+  progressJson,
+  recipientJson,
+  retryJson,
+  webhookDeliveryJson,
+} from "./serialize.js";
 import { EVENT_STREAM_HEADERS, progressEventStream } from "./stream.js";
 
 /** What one request carries into its operation, already routed and authorized. */
@@ -70,6 +79,12 @@ const noBody = (ctx: OperationContext) => body(ctx, emptyBodySchema, "optional")
 const query = <S extends z.ZodType>(ctx: OperationContext, schema: S) =>
   queryObject(ctx.url.searchParams, ["status", "limit", "cursor"]).andThen((values) =>
     parseWire(schema, values),
+  );
+
+/** The delivery log's filters; `extra` are those only some routes take. */
+const webhooksQuery = (ctx: OperationContext, extra: readonly string[]) =>
+  queryObject(ctx.url.searchParams, ["endpoint_id", "state", "limit", "cursor", ...extra]).andThen((values) =>
+    parseWire(webhooksQuerySchema, values),
   );
 
 /** A service answer with its error's field names in the wire's spelling. */
@@ -170,6 +185,17 @@ export function runOperation(operation: Operation, ctx: OperationContext): Resul
       case "progress_stream": {
         const id = yield* broadcastId(ctx);
         return ok(streamReply(ctx, id, yield* wire(service.getProgress(id))));
+      }
+      case "webhooks": {
+        const filters = yield* webhooksQuery(ctx, ["broadcast_id"]);
+        const page = yield* wire(service.listWebhookDeliveries(filters));
+        return ok(successResponse(pageJson(page, webhookDeliveryJson)));
+      }
+      case "broadcast_webhooks": {
+        const id = yield* broadcastId(ctx);
+        const filters = yield* webhooksQuery(ctx, []);
+        const page = yield* wire(service.listWebhookDeliveries({ ...filters, broadcastId: id }));
+        return ok(successResponse(pageJson(page, webhookDeliveryJson)));
       }
     }
   });

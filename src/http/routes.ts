@@ -13,7 +13,9 @@ export type Operation =
   | "recipients"
   | "add_recipients"
   | "progress"
-  | "progress_stream";
+  | "progress_stream"
+  | "webhooks"
+  | "broadcast_webhooks";
 
 type Method = "GET" | "POST";
 
@@ -23,9 +25,13 @@ interface Route {
   readonly methods: Readonly<Partial<Record<Method, Operation>>>;
 }
 
-/** SPEC §8's routes, plus `unschedule` (SPEC §2's scheduled → draft). */
+/**
+ * SPEC §8's routes, plus `unschedule` (SPEC §2's scheduled → draft) and the webhook delivery log
+ * (`webhooks` is matched before `:id`, which it would otherwise be read as).
+ */
 export const ROUTES: readonly Route[] = [
   { path: [], methods: { GET: "list", POST: "create" } },
+  { path: ["webhooks"], methods: { GET: "webhooks" } },
   { path: [":id"], methods: { GET: "get" } },
   { path: [":id", "send"], methods: { POST: "start" } },
   { path: [":id", "schedule"], methods: { POST: "schedule" } },
@@ -37,6 +43,7 @@ export const ROUTES: readonly Route[] = [
   { path: [":id", "recipients"], methods: { GET: "recipients", POST: "add_recipients" } },
   { path: [":id", "progress"], methods: { GET: "progress" } },
   { path: [":id", "progress", "stream"], methods: { GET: "progress_stream" } },
+  { path: [":id", "webhooks"], methods: { GET: "broadcast_webhooks" } },
 ];
 
 export type RouteMatch =

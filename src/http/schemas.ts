@@ -11,6 +11,7 @@ import {
   templateVariablesSchema,
 } from "../core/schemas.js";
 import type { NewRecipient } from "../core/types.js";
+import { type ListWebhookDeliveriesInput, WEBHOOK_DELIVERY_STATES } from "../core/webhooks.js";
 import type { CreateBroadcastInput, ListQuery, ListRecipientsQueryInput } from "../service/types.js";
 import type { HttpError } from "./errors.js";
 
@@ -208,3 +209,31 @@ export function parseWire<S extends z.ZodType>(schema: S, input: unknown): Resul
   const parsed = schema.safeParse(input);
   return parsed.success ? ok(parsed.data) : err(validationError(wireIssues(parsed.error, input)));
 }
+
+/** The delivery log's filters in the wire's spelling (`broadcast_id` only on the log of every broadcast). */
+export const webhooksQuerySchema = z
+  .strictObject({
+    broadcast_id: z
+      .string()
+      .regex(/^[1-9][0-9]{0,15}$/, "must be a positive integer")
+      .transform(Number)
+      .pipe(z.int().positive())
+      .optional(),
+    endpoint_id: z
+      .string()
+      .min(1, "must not be empty")
+      .max(2048, "must be at most 2048 characters")
+      .optional(),
+    state: z.enum(WEBHOOK_DELIVERY_STATES).optional(),
+    limit: limitSchema.optional(),
+    cursor: cursorSchema.optional(),
+  })
+  .transform(
+    ({ broadcast_id, endpoint_id, state, limit, cursor }): ListWebhookDeliveriesInput => ({
+      ...(broadcast_id === undefined ? {} : { broadcastId: broadcast_id }),
+      ...(endpoint_id === undefined ? {} : { endpointId: endpoint_id }),
+      ...(state === undefined ? {} : { state }),
+      ...(limit === undefined ? {} : { limit }),
+      ...(cursor === undefined ? {} : { cursor }),
+    }),
+  );

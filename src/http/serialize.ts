@@ -7,6 +7,7 @@ import {
   progressPct,
 } from "../core/progress.js";
 import type { Broadcast, Page, PauseReason, Recipient } from "../core/types.js";
+import { type WebhookDelivery, webhookMessageId, webhookPayload } from "../core/webhooks.js";
 import type { CancelResult, RetryResult } from "../service/types.js";
 import type { MessageCatalog } from "./messages.js";
 
@@ -114,6 +115,26 @@ export function recipientJson(r: Recipient): Record<string, unknown> {
     last_error_kind: r.lastErrorKind,
     next_attempt_at: iso(r.nextAttemptAt),
     message_id: r.messageId,
+  };
+}
+
+/** One delivery of the webhook log, with the payload it carries (as sent on every attempt). */
+export function webhookDeliveryJson(d: WebhookDelivery): Record<string, unknown> {
+  return {
+    id: d.id,
+    endpoint_id: d.endpointId,
+    event_id: webhookMessageId(d.event),
+    event_type: d.event.type,
+    broadcast_id: d.event.broadcastId,
+    occurred_at: d.event.occurredAt.toISOString(),
+    state: d.state,
+    attempts: d.attempts,
+    next_attempt_at: iso(d.nextAttemptAt),
+    last_attempt_at: iso(d.lastAttemptAt),
+    last_error: d.lastError,
+    last_status_code: d.lastStatusCode,
+    delivered_at: iso(d.deliveredAt),
+    payload: webhookPayload(d.event),
   };
 }
 
