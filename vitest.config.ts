@@ -20,6 +20,7 @@ export default defineConfig({
       { find: /^broadcastkit\/telegram$/, replacement: source("./src/adapters/telegram/index.ts") },
       { find: /^broadcastkit\/bullmq$/, replacement: source("./src/adapters/bullmq/index.ts") },
       { find: /^broadcastkit\/otel$/, replacement: source("./src/adapters/otel/index.ts") },
+      { find: /^broadcastkit\/webhooks$/, replacement: source("./src/adapters/webhooks/index.ts") },
       { find: /^broadcastkit\/dashboard$/, replacement: source("./src/dashboard/index.ts") },
     ],
   },
