@@ -18,6 +18,8 @@ import {
   type ContentRefusal,
   type DeliveryContext,
   deliverOne,
+  deliveryUnknown,
+  mustNotResend,
   unexpectedFailure,
 } from "./deliver.js";
 import { HeldClaim } from "./held-claim.js";
@@ -286,7 +288,24 @@ export class SendRun {
     if (recheck.isErr()) this.stop({ type: "storage", error: recheck.error });
     else if (recheck.value?.status !== "sending")
       this.stop({ type: "not_sending", status: recheck.value?.status ?? null });
-    this.claims.push(new HeldClaim(epoch, recipients));
+    this.hold(epoch, recipients);
+  }
+
+  /**
+   * Under at-most-once, recipients taken over are settled as "delivery unknown" here and never
+   * handed out: released unsent by a stopping run, they would lose their takeover mark, and a
+   * later run would send them again.
+   */
+  private hold(epoch: number, recipients: readonly ClaimedRecipient[]): void {
+    const settledAtClaim: RecipientOutcome[] = [];
+    for (const recipient of recipients) {
+      if (!mustNotResend(this.delivery, recipient)) continue;
+      const outcome = deliveryUnknown(recipient);
+      settledAtClaim.push(outcome);
+      this.deps.telemetry.sendSettled(settledInfo(this.job.broadcastId, outcome, 0));
+    }
+    this.claims.push(new HeldClaim(epoch, recipients, settledAtClaim));
+    for (let i = 0; i < settledAtClaim.length; i += 1) this.settled();
   }
 
   // --- writes ------------------------------------------------------------------------------
