@@ -5,16 +5,11 @@
  */
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { type BroadcastService, createBroadcastService, type Logger } from "broadcastkit";
+import { type BroadcastService, createBroadcastService } from "broadcastkit";
 import { type Authorize, createHttpHandler } from "broadcastkit/http";
-import { ADMIN_TOKEN, openQueue, openStore, PARALLELISM } from "./settings.js";
+import { ADMIN_TOKEN, consoleLogger, openQueue, openStore, PARALLELISM } from "./settings.js";
 
-const logger: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: (fields, message) => console.warn(`[admin] ${message ?? ""}`, fields),
-  error: (fields, message) => console.error(`[admin] ${message ?? ""}`, fields),
-};
+const logger = consoleLogger("admin");
 
 const store = openStore();
 // This process only enqueues: it never consumes, so it runs no worker and no scheduler tick.

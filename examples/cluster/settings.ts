@@ -10,6 +10,7 @@
  *   CLUSTER_ROUND_TRIP  the simulated round trip to Telegram, ms (default 100)
  *   CLUSTER_LEASE_MS    how long a claim holds its recipients, ms (default 10,000)
  */
+import type { Logger } from "broadcastkit";
 import { createBullmqQueue } from "broadcastkit/bullmq";
 import { createPostgresStore } from "broadcastkit/postgres";
 
@@ -73,4 +74,19 @@ export function openStore() {
  */
 export function openQueue() {
   return createBullmqQueue({ connection: redisConnection(), queueName: RUN_ID, concurrency: 1 });
+}
+
+/** Warnings and errors on one line each, prefixed with the process's name; long lists shown by their length. */
+export function consoleLogger(name: string): Logger {
+  const line = (fields: object, message: string | undefined) =>
+    `[${name}] ${message ?? ""} ${JSON.stringify(fields, (_, value) => {
+      if (value instanceof Error) return value.message;
+      return Array.isArray(value) && value.length > 3 ? `${value.length} items` : value;
+    })}`;
+  return {
+    debug: () => {},
+    info: () => {},
+    warn: (fields, message) => console.warn(line(fields, message)),
+    error: (fields, message) => console.error(line(fields, message)),
+  };
 }

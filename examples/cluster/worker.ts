@@ -4,13 +4,14 @@
  * through Redis. Start as many as you like (`npx tsx examples/cluster/worker.ts <name>`); SIGTERM
  * stops one gracefully, SIGKILL is what `run.ts` does to one midway.
  */
-import { createBroadcastKit, type Logger } from "broadcastkit";
+import { createBroadcastKit } from "broadcastkit";
 import { createTelegramSender, redisRateLimiter } from "broadcastkit/telegram";
 import { Redis } from "ioredis";
 import {
   BOT_API_ROOT,
   BOT_TOKEN,
   CONCURRENCY_PER_WORKER,
+  consoleLogger,
   LEASE_MS,
   openQueue,
   openStore,
@@ -20,12 +21,7 @@ import {
 
 const name = process.argv[2] ?? `worker-${process.pid}`;
 
-const logger: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: (fields, message) => console.warn(`[${name}] ${message ?? ""}`, fields),
-  error: (fields, message) => console.error(`[${name}] ${message ?? ""}`, fields),
-};
+const logger = consoleLogger(name);
 
 const store = openStore();
 const queue = openQueue();
