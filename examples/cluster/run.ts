@@ -64,8 +64,10 @@ const admin = startProcess("admin", "./admin.ts", { ...env, PORT: "0" });
 const workers = Array.from({ length: WORKERS }, (_, i) =>
   startProcess(`worker-${i + 1}`, "./worker.ts", env, [`worker-${i + 1}`]),
 );
-const [, adminUrl] = await admin.waitFor(/listening on (http:\S+)/);
-await Promise.all(workers.map((worker) => worker.waitFor(/ready/)));
+const [[, adminUrl]] = await Promise.all([
+  admin.waitFor(/listening on (http:\S+)/),
+  ...workers.map((worker) => worker.waitFor(/ready/)),
+]);
 
 /** One admin API call; the API's own words when it refuses. */
 async function call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
