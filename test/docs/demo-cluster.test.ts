@@ -1,15 +1,25 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
+let demo: ChildProcess | undefined;
+
+// The demo runs in a process group of its own: a test that fails or times out ends it and every
+// process it started.
+afterEach(() => {
+  if (demo?.pid !== undefined && demo.exitCode === null && demo.signalCode === null) {
+    process.kill(-demo.pid, "SIGKILL");
+  }
+});
 
 describe("npm run demo:cluster", () => {
   it("sends a broadcast with an admin process and two workers on PostgreSQL + BullMQ, one worker SIGKILLed midway, and nothing is lost", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", "examples/cluster/run.ts"], {
       cwd: root,
+      detached: true,
       env: {
         ...process.env,
         CLUSTER_RUN_ID: `cluster_test_${randomBytes(4).toString("hex")}`,
@@ -20,6 +30,7 @@ describe("npm run demo:cluster", () => {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    demo = child;
     let output = "";
     child.stdout.on("data", (chunk) => {
       output += String(chunk);
