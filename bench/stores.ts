@@ -296,9 +296,7 @@ async function main() {
     const f = postgresFigures;
     const n = postgresTotal.toLocaleString("en");
     const [bestConcurrency, best] = [...f.bullmq].sort((a, b) => a[1].processMs - b[1].processMs)[0]!;
-    const bullRates = [...f.bullmq]
-      .map(([c, r]) => `${c}: ${rate(bullmqJobs, r.processMs)}`)
-      .join(", ");
+    const bullRates = [...f.bullmq].map(([c, r]) => `${c}: ${rate(bullmqJobs, r.processMs)}`).join(", ");
     const four = f.sendMs.get(4)!;
     console.log(`| PostgreSQL | create ${n} from a lazy source | ${rate(postgresTotal, f.createMs)} | | | |`);
     console.log(

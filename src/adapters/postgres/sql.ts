@@ -98,13 +98,63 @@ export function statements(t: TableNames) {
       OR (${alias}.lease_epoch IS NULL AND ${alias}.fresh AND ${alias}.state = 'pending'
         AND ${alias}.seq BETWEEN (SELECT first_seq FROM ${FL} WHERE broadcast_id = ${id} AND epoch = ${epoch})
           AND (SELECT last_seq FROM ${FL} WHERE broadcast_id = ${id} AND epoch = ${epoch})))`;
-  /** Forgets a fresh range once none of its recipients is still held by it. */
+  /**
+   * Forgets a fresh range once none of its recipients is still held by it. Read from the range's
+   * end: a range recorded in part still holds its last recipients, found at once.
+   */
   const forget = `
       DELETE FROM ${FL} AS l WHERE l.broadcast_id = $1::bigint AND l.epoch = $2
         AND (SELECT 1 FROM ${R} AS r
           WHERE r.broadcast_id = $1::bigint AND r.seq BETWEEN l.first_seq AND l.last_seq
             AND r.fresh AND r.state = 'pending' AND (r.lease_epoch IS NULL OR r.lease_epoch = $2)
-          LIMIT 1) IS NULL`;
+          ORDER BY r.seq DESC LIMIT 1) IS NULL`;
+  /**
+   * One statement for a whole batch: the outcomes arrive as parallel arrays. A row changes only
+   * while the batch's epoch still holds it; the caller compares the count and rolls back. The
+   * counters move in the same statement, in the batch's shard ($13: sent $14, failed $15), only
+   * when every one of the $16 outcomes found its row. `= ANY` on the unique index keeps the rows
+   * an index lookup however stale the statistics. A first delivery writes its row once: its
+   * lease was the range's, and the lease columns it "clears" were empty already.
+   *
+   * A delivery clears the error of an earlier attempt. What that costs: `last_error_kind` is read
+   * by the predicate of the index over recipients carrying an error, so a row whose kind goes
+   * from set to NULL leaves that index and its update is not HOT. A first delivery writes NULL
+   * over NULL, which PostgreSQL sees as unchanged: the hot path stays in place. Only recipients
+   * delivered after an error pay, and those (retried, reset by a manual retry) already left the
+   * claim index's range for `'infinity'` in the same update, which is never HOT either.
+   */
+  const record = (bySeq: boolean) => `
+      WITH recorded AS (UPDATE ${R} AS r SET
+        state = CASE v.op WHEN 'delivered' THEN 'sent' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
+        attempts = CASE WHEN v.op = 'released' THEN r.attempts ELSE v.attempts END,
+        last_error = CASE WHEN v.op IN ('failed', 'retry') THEN v.error
+          WHEN v.op = 'delivered' THEN NULL ELSE r.last_error END,
+        last_error_kind = CASE WHEN v.op IN ('failed', 'retry') THEN v.kind
+          WHEN v.op = 'delivered' THEN NULL ELSE r.last_error_kind END,
+        next_attempt_at = CASE v.op WHEN 'released' THEN r.next_attempt_at ELSE v.next_at END,
+        due_at = CASE v.op
+          WHEN 'released' THEN COALESCE(r.next_attempt_at, '-infinity')
+          WHEN 'retry' THEN v.next_at
+          ELSE CASE WHEN r.fresh THEN r.due_at ELSE 'infinity' END END,
+        fresh = CASE WHEN v.op IN ('released', 'retry') THEN false ELSE r.fresh END,
+        message_id = CASE WHEN v.op = 'delivered' THEN v.message_id ELSE r.message_id END,
+        chat_id = CASE WHEN v.moved THEN v.chat_id ELSE r.chat_id END,
+        chat_username = CASE WHEN v.moved THEN v.chat_username ELSE r.chat_username END,
+        ${CLEAR_LEASE}
+      FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
+                  $8::text[], $9::bool[], $10::bigint[], $11::text[]${bySeq ? ", $17::int[]" : ""})
+        AS v(recipient_id, op, attempts, error, kind, next_at, message_id, moved, chat_id, chat_username${bySeq ? ", seq" : ""})
+      WHERE r.broadcast_id = $1 AND ${
+        bySeq ? "r.seq BETWEEN $18 AND $19 AND r.seq = v.seq" : "r.recipient_id = ANY($2::text[])"
+      } AND r.recipient_id = v.recipient_id
+        AND ${heldBy("r", "$1", "$12")}
+      RETURNING r.recipient_id),
+      counted AS (
+        INSERT INTO ${C} AS c (broadcast_id, shard, sent, failed, version)
+        SELECT $1::bigint, $13::smallint, $14::bigint, $15::bigint, 1 WHERE (SELECT count(*) FROM recorded) = $16
+        ON CONFLICT (broadcast_id, shard) DO UPDATE
+        SET sent = c.sent + excluded.sent, failed = c.failed + excluded.failed, version = c.version + 1)
+      SELECT recipient_id FROM recorded`;
   const retriable = "AND (last_error_kind IS NULL OR last_error_kind <> 'permanent')";
   /**
    * Failed recipients, spelled so the partial index over recipients carrying an error serves them
@@ -180,51 +230,13 @@ export function statements(t: TableNames) {
     claimOnlyFailed: claim(true),
     nextDue: nextDue(false),
     nextDueOnlyFailed: nextDue(true),
+    record: record(false),
     /**
-     * One statement for a whole batch: the outcomes arrive as parallel arrays. A row changes only
-     * while the batch's epoch still holds it; the caller compares the count and rolls back. The
-     * counters move in the same statement, in the batch's shard ($13: sent $14, failed $15), only
-     * when every one of the $16 outcomes found its row. `= ANY` on the unique index keeps the rows
-     * an index lookup however stale the statistics. A first delivery writes its row once: its
-     * lease was the range's, and the lease columns it "clears" were empty already.
-     *
-     * A delivery clears the error of an earlier attempt. What that costs: `last_error_kind` is read
-     * by the predicate of the index over recipients carrying an error, so a row whose kind goes
-     * from set to NULL leaves that index and its update is not HOT. A first delivery writes NULL
-     * over NULL, which PostgreSQL sees as unchanged: the hot path stays in place. Only recipients
-     * delivered after an error pay, and those (retried, reset by a manual retry) already left the
-     * claim index's range for `'infinity'` in the same update, which is never HOT either.
+     * The same, for a batch whose positions ($17, within $18..$19) the store remembers from its
+     * claim: one range scan of the primary key (a fresh range's rows sit side by side) instead of
+     * a unique-index probe per recipient.
      */
-    record: `
-      WITH recorded AS (UPDATE ${R} AS r SET
-        state = CASE v.op WHEN 'delivered' THEN 'sent' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
-        attempts = CASE WHEN v.op = 'released' THEN r.attempts ELSE v.attempts END,
-        last_error = CASE WHEN v.op IN ('failed', 'retry') THEN v.error
-          WHEN v.op = 'delivered' THEN NULL ELSE r.last_error END,
-        last_error_kind = CASE WHEN v.op IN ('failed', 'retry') THEN v.kind
-          WHEN v.op = 'delivered' THEN NULL ELSE r.last_error_kind END,
-        next_attempt_at = CASE v.op WHEN 'released' THEN r.next_attempt_at ELSE v.next_at END,
-        due_at = CASE v.op
-          WHEN 'released' THEN COALESCE(r.next_attempt_at, '-infinity')
-          WHEN 'retry' THEN v.next_at
-          ELSE CASE WHEN r.fresh THEN r.due_at ELSE 'infinity' END END,
-        fresh = CASE WHEN v.op IN ('released', 'retry') THEN false ELSE r.fresh END,
-        message_id = CASE WHEN v.op = 'delivered' THEN v.message_id ELSE r.message_id END,
-        chat_id = CASE WHEN v.moved THEN v.chat_id ELSE r.chat_id END,
-        chat_username = CASE WHEN v.moved THEN v.chat_username ELSE r.chat_username END,
-        ${CLEAR_LEASE}
-      FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
-                  $8::text[], $9::bool[], $10::bigint[], $11::text[])
-        AS v(recipient_id, op, attempts, error, kind, next_at, message_id, moved, chat_id, chat_username)
-      WHERE r.broadcast_id = $1 AND r.recipient_id = ANY($2::text[]) AND r.recipient_id = v.recipient_id
-        AND ${heldBy("r", "$1", "$12")}
-      RETURNING r.recipient_id),
-      counted AS (
-        INSERT INTO ${C} AS c (broadcast_id, shard, sent, failed, version)
-        SELECT $1::bigint, $13::smallint, $14::bigint, $15::bigint, 1 WHERE (SELECT count(*) FROM recorded) = $16
-        ON CONFLICT (broadcast_id, shard) DO UPDATE
-        SET sent = c.sent + excluded.sent, failed = c.failed + excluded.failed, version = c.version + 1)
-      SELECT recipient_id FROM recorded`,
+    recordBySeq: record(true),
     /**
      * Extends the leases of those recipients ($2, encoded ids) the epoch ($3) still holds, to $4:
      * their range's (one row, for the fresh ones) and their own (the others); answers the ones held.

@@ -99,6 +99,8 @@ const ANALYZE_AFTER = 10_000;
  */
 const BEGIN_RECORD = "BEGIN; SET LOCAL enable_nestloop = off";
 const MAX_ID = Number.MAX_SAFE_INTEGER;
+/** Positions of the recipients of this many of the newest claims are remembered. */
+const REMEMBERED_LEASES = 256;
 
 /** Casts for the columns a compare-and-set update may write. */
 const CASTS: Readonly<Record<PatchColumn["column"], string>> = {
@@ -229,6 +231,46 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const logCap = options.errorLogLimit;
   let ready: Promise<void> | null = options.migrate === false ? Promise.resolve() : null;
   const casSql = new Map<string, string>();
+  /**
+   * Where the recipients of this store's newest claims sit (`broadcast:epoch` → stored recipient
+   * id → position), so that recording their outcomes reads one primary-key range. Only a
+   * shortcut: a batch of a claim not remembered here is found by recipient id.
+   */
+  const leasedPositions = new Map<string, Map<string, number>>();
+  const leaseKey = (broadcastId: number, epoch: number) => `${broadcastId}:${epoch}`;
+
+  function rememberLease(broadcastId: number, epoch: number, rows: readonly RecipientRow[]): void {
+    const positions = new Map<string, number>();
+    for (const row of rows) positions.set(row.recipient_id, Number(row.seq));
+    leasedPositions.set(leaseKey(broadcastId, epoch), positions);
+    if (leasedPositions.size > REMEMBERED_LEASES)
+      leasedPositions.delete(leasedPositions.keys().next().value!);
+  }
+
+  /** Recorded recipients leave their claim's positions; the claim's entry goes once none is left. */
+  function forgetPositions(broadcastId: number, epoch: number, keys: readonly string[]): void {
+    const positions = leasedPositions.get(leaseKey(broadcastId, epoch));
+    if (positions === undefined) return;
+    for (const key of keys) positions.delete(key);
+    if (positions.size === 0) leasedPositions.delete(leaseKey(broadcastId, epoch));
+  }
+
+  /** The batch's positions and their bounds, when every one of them is remembered. */
+  function positionsOf(broadcastId: number, epoch: number, keys: readonly string[]): unknown[] | null {
+    const positions = leasedPositions.get(leaseKey(broadcastId, epoch));
+    if (positions === undefined) return null;
+    const seqs: number[] = [];
+    let low = Number.POSITIVE_INFINITY;
+    let high = Number.NEGATIVE_INFINITY;
+    for (const key of keys) {
+      const seq = positions.get(key);
+      if (seq === undefined) return null;
+      seqs.push(seq);
+      if (seq < low) low = seq;
+      if (seq > high) high = seq;
+    }
+    return [seqs, low, high];
+  }
 
   /**
    * A pooled client for one transaction. While a client is checked out, the pool no longer listens
@@ -532,6 +574,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       if (claimed.length > 0) {
         claimed.sort((a, b) => Number(a.seq) - Number(b.seq));
         const recipients = claimed.map((row) => toClaimedRecipient(row, Boolean(row.lease_taken_over)));
+        rememberLease(broadcastId, epoch, claimed);
         return { epoch, recipients, retryAt: null, status };
       }
       const due = await query<{ at: Date | null }>(onlyFailed ? "nextDueOnlyFailed" : "nextDue", [
@@ -546,16 +589,22 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       const effect = batchEffect(outcomes, request.now);
       return answering(async (client): Promise<RecordOutcomesResult> => {
         if (outcomes.length > 0) {
-          const held = await run<{ recipient_id: string }>(client, "record", [
-            broadcastId,
-            effect.keys,
-            ...outcomeColumns(outcomes),
-            epoch,
-            shardOf(epoch),
-            effect.sentDelta,
-            effect.failedDelta,
-            outcomes.length,
-          ]);
+          const positions = positionsOf(broadcastId, epoch, effect.keys);
+          const held = await run<{ recipient_id: string }>(
+            client,
+            positions === null ? "record" : "recordBySeq",
+            [
+              broadcastId,
+              effect.keys,
+              ...outcomeColumns(outcomes),
+              epoch,
+              shardOf(epoch),
+              effect.sentDelta,
+              effect.failedDelta,
+              outcomes.length,
+              ...(positions ?? []),
+            ],
+          );
           if (held.rows.length !== outcomes.length) {
             if ((await statusOf(client, broadcastId)) === null) throw new Answer({ type: "not_found" });
             const heldKeys = new Set(held.rows.map((r) => r.recipient_id));
@@ -576,7 +625,10 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         const row = (await run<FoldedRow>(client, "forgetAndRead", [broadcastId, epoch])).rows[0];
         if (row === undefined) throw new Answer({ type: "not_found" });
         return { type: "recorded", broadcast: asBroadcast(row) };
-      }, BEGIN_RECORD);
+      }, BEGIN_RECORD).then((result) => {
+        if (result.type === "recorded") forgetPositions(broadcastId, epoch, effect.keys);
+        return result;
+      });
     },
 
     async renewLease(request: RenewLeaseRequest): Promise<RenewLeaseResult> {

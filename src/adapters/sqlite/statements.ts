@@ -30,6 +30,15 @@ const CLAIMED_COLUMNS = `seq, recipient_id, coalesce(chat_id, chat_username), va
   CASE WHEN last_error IS NULL AND last_error_kind IS NULL AND next_attempt_at IS NULL AND message_id IS NULL
     THEN NULL ELSE json_array(last_error, last_error_kind, next_attempt_at, message_id) END`;
 
+/** A fresh recipient as a claim reads it. */
+export type FreshRow = [
+  seq: number,
+  recipientId: string,
+  chat: number | string,
+  variables: string | null,
+  attempts: number,
+];
+
 export type ClaimedRow = [
   seq: number,
   recipientId: string,
@@ -181,7 +190,13 @@ export function prepareStatements(db: Database) {
       fresh_cursor: number;
       status: string;
     }>,
-    freshRows: db.prepare(FRESH_ROWS(CLAIMED_COLUMNS)).raw(true) as Row<ClaimedRow>,
+    /**
+     * Fresh recipients were never handed out, so they carry no trace of an attempt: a claim reads
+     * only what a send needs.
+     */
+    freshRows: db
+      .prepare(FRESH_ROWS("seq, recipient_id, coalesce(chat_id, chat_username), variables, attempts"))
+      .raw(true) as Row<FreshRow>,
     /** The epoch issued and the cursor moved, in one write of the broadcast's row. */
     moveCursor: db.prepare("UPDATE broadcasts SET epoch_counter = ?, fresh_cursor = ? WHERE id = ?") as Exec,
     insertFreshLease: db.prepare(`
@@ -215,9 +230,10 @@ export function prepareStatements(db: Database) {
     /** Forgets a fresh lease once none of its recipients is still held by it. */
     forgetFreshLease: db.prepare(`
       DELETE FROM broadcast_fresh_leases AS l WHERE l.broadcast_id = ? AND l.epoch = ?
-        AND NOT EXISTS (SELECT 1 FROM broadcast_recipients AS r
+        AND (SELECT 1 FROM broadcast_recipients AS r
           WHERE r.broadcast_id = l.broadcast_id AND r.seq BETWEEN l.first_seq AND l.last_seq
-            AND r.fresh = 1 AND r.state = 'pending' AND (r.lease_epoch IS NULL OR r.lease_epoch = l.epoch))`) as Exec,
+            AND r.fresh = 1 AND r.state = 'pending' AND (r.lease_epoch IS NULL OR r.lease_epoch = l.epoch)
+          ORDER BY r.seq DESC LIMIT 1) IS NULL`) as Exec,
     claimable: db.prepare(claimableSql(CLAIMED_COLUMNS, false)).raw(true) as Row<ClaimedRow>,
     claimableOnlyFailed: db.prepare(claimableSql(CLAIMED_COLUMNS, true)).raw(true) as Row<ClaimedRow>,
     lease: db.prepare(leaseSql(false)) as Exec,

@@ -60,6 +60,7 @@ import { isAsyncOnly, toInsertRow } from "../sql-shared/source.js";
 import { migrateSqlite } from "./schema.js";
 import {
   type ClaimedRow,
+  type FreshRow,
   prepareStatements,
   recordDeliveredBatchSql,
   type SqliteStatements,
@@ -142,6 +143,24 @@ function claimedRecipient(broadcastId: number, row: ClaimedRow): ClaimedRecipien
   };
 }
 
+/** A fresh recipient: never handed out, so no trace of an attempt and no lease to take over. */
+function freshRecipient(broadcastId: number, row: FreshRow): ClaimedRecipient {
+  const [, recipientId, chat, variables, attempts] = row;
+  return {
+    broadcastId,
+    recipientId: decodeRecipientId(recipientId),
+    chatId: typeof chat === "number" ? joinChatId(chat, null) : joinChatId(null, chat),
+    variables: parseVariables(variables),
+    state: "pending",
+    attempts,
+    lastError: null,
+    lastErrorKind: null,
+    nextAttemptAt: null,
+    messageId: null,
+    takenOver: false,
+  };
+}
+
 function openDatabase(filename: string): Database {
   const db = new BetterSqlite3(filename);
   // First, so that switching to WAL waits for another process opening the same file.
@@ -179,13 +198,25 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const batchStatements = new Map<number, Statement<unknown[], unknown>>();
   const leaseKey = (broadcastId: number, epoch: number) => `${broadcastId}:${epoch}`;
 
-  function rememberLease(broadcastId: number, epoch: number, rows: readonly ClaimedRow[]): void {
+  function rememberLease(broadcastId: number, epoch: number, rows: readonly (ClaimedRow | FreshRow)[]): void {
     const positions = new Map<string, number>();
     for (const row of rows) positions.set(row[1], row[0]);
     leasedPositions.set(leaseKey(broadcastId, epoch), positions);
     if (leasedPositions.size > REMEMBERED_LEASES) {
       leasedPositions.delete(leasedPositions.keys().next().value!);
     }
+  }
+
+  /**
+   * Recorded recipients leave their claim's positions (a claim is often recorded in two writes);
+   * the claim's entry goes once none is left. Positions never change, so a failed write keeps them.
+   */
+  function forgetPositions(request: RecordOutcomesRequest): void {
+    const key = leaseKey(request.broadcastId, request.epoch);
+    const positions = leasedPositions.get(key);
+    if (positions === undefined) return;
+    for (const outcome of request.outcomes) positions.delete(encodeId(outcome.recipientId));
+    if (positions.size === 0) leasedPositions.delete(key);
   }
 
   function deliveredBatch(rows: number): Statement<unknown[], unknown> {
@@ -451,10 +482,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     }
     s.moveCursor.run(epoch, cursor, broadcastId);
 
-    const rows = fresh.length === 0 ? queued : queued.length === 0 ? fresh : queued.concat(fresh);
-    if (rows.length > 0) {
-      rememberLease(broadcastId, epoch, rows);
-      const recipients = rows.map((row) => claimedRecipient(broadcastId, row));
+    if (queued.length + fresh.length > 0) {
+      rememberLease(broadcastId, epoch, [...queued, ...fresh]);
+      const recipients = queued.map((row) => claimedRecipient(broadcastId, row));
+      for (const row of fresh) recipients.push(freshRecipient(broadcastId, row));
       return { epoch, recipients, retryAt: null, status };
     }
     const nextDue = request.onlyFailed ? s.nextDueOnlyFailed : s.nextDue;
@@ -707,18 +738,19 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
       return exclusive(() => {
         try {
+          let result: RecordOutcomesResult;
           try {
-            return recordTx.immediate(request, true);
+            result = recordTx.immediate(request, true);
           } catch (error) {
             // Some row of the batch is no longer held: redo it row by row to learn which.
-            if (error instanceof BatchMismatch) return recordTx.immediate(request, false);
-            throw error;
+            if (!(error instanceof BatchMismatch)) throw error;
+            result = recordTx.immediate(request, false);
           }
+          if (result.type === "recorded") forgetPositions(request);
+          return result;
         } catch (error) {
           if (error instanceof LeaseLost) return { type: "lease_lost", recipientIds: error.recipientIds };
           throw error;
-        } finally {
-          leasedPositions.delete(leaseKey(request.broadcastId, request.epoch));
         }
       });
     },
