@@ -238,6 +238,27 @@ export function statements(t: TableNames) {
      */
     recordBySeq: record(true),
     /**
+     * The common batch, every outcome a delivery and positions remembered: three arrays to read
+     * ($2 positions within $6..$7, $3 attempts, $4 message ids) instead of eleven, and no per-row
+     * choice of what to write. Held under epoch $5; counters as in `record` ($8 shard, $9 sent, $10
+     * the batch's size).
+     */
+    recordDelivered: `
+      WITH recorded AS (UPDATE ${R} AS r SET
+        state = 'sent', attempts = v.attempts, message_id = v.message_id,
+        last_error = NULL, last_error_kind = NULL, next_attempt_at = NULL,
+        due_at = CASE WHEN r.fresh THEN r.due_at ELSE 'infinity' END,
+        ${CLEAR_LEASE}
+      FROM unnest($2::int[], $3::int[], $4::text[]) AS v(seq, attempts, message_id)
+      WHERE r.broadcast_id = $1 AND r.seq BETWEEN $6 AND $7 AND r.seq = v.seq AND ${heldBy("r", "$1", "$5")}
+      RETURNING r.seq),
+      counted AS (
+        INSERT INTO ${C} AS c (broadcast_id, shard, sent, failed, version)
+        SELECT $1::bigint, $8::smallint, $9::bigint, 0, 1 WHERE (SELECT count(*) FROM recorded) = $10
+        ON CONFLICT (broadcast_id, shard) DO UPDATE
+        SET sent = c.sent + excluded.sent, version = c.version + 1)
+      SELECT seq FROM recorded`,
+    /**
      * Extends the leases of those recipients ($2, encoded ids) the epoch ($3) still holds, to $4:
      * their range's (one row, for the fresh ones) and their own (the others); answers the ones held.
      */

@@ -137,6 +137,10 @@ function asBroadcast(row: FoldedRow): Broadcast {
   );
 }
 
+/** A delivery that moves no chat: what nearly every outcome of a batch is. */
+const isPlainDelivery = (outcome: RecipientOutcome): boolean =>
+  outcome.type === "delivered" && outcome.chatId === undefined;
+
 /** Which counter row a batch adds to: by its epoch, so that concurrent batches mostly differ. */
 const shardOf = (epoch: number): number => epoch % COUNTER_SHARDS;
 
@@ -588,8 +592,30 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       const { broadcastId, epoch, outcomes } = request;
       const effect = batchEffect(outcomes, request.now);
       return answering(async (client): Promise<RecordOutcomesResult> => {
-        if (outcomes.length > 0) {
-          const positions = positionsOf(broadcastId, epoch, effect.keys);
+        const positions = outcomes.length > 0 ? positionsOf(broadcastId, epoch, effect.keys) : null;
+        if (positions !== null && outcomes.every(isPlainDelivery)) {
+          const [seqs, low, high] = positions as [number[], number, number];
+          const held = await run<{ seq: number }>(client, "recordDelivered", [
+            broadcastId,
+            seqs,
+            outcomes.map((outcome) => (outcome.type === "delivered" ? outcome.attempts : 0)),
+            outcomes.map((outcome) =>
+              outcome.type === "delivered" ? encodeMessageId(outcome.messageId) : null,
+            ),
+            epoch,
+            low,
+            high,
+            shardOf(epoch),
+            effect.sentDelta,
+            outcomes.length,
+          ]);
+          if (held.rows.length !== outcomes.length) {
+            if ((await statusOf(client, broadcastId)) === null) throw new Answer({ type: "not_found" });
+            const heldSeqs = new Set(held.rows.map((r) => Number(r.seq)));
+            const lost = outcomes.filter((_, i) => !heldSeqs.has(seqs[i]!)).map((o) => o.recipientId);
+            throw new Answer({ type: "lease_lost", recipientIds: lost });
+          }
+        } else if (outcomes.length > 0) {
           const held = await run<{ recipient_id: string }>(
             client,
             positions === null ? "record" : "recordBySeq",
