@@ -126,14 +126,19 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
         const b = await w.started(12);
         let cancelling: ReturnType<typeof w.service.cancel> | undefined;
         let cancelStored = false;
+        let isStored: Promise<void> | undefined;
         const startedAfterCancel: (number | string)[] = [];
         w.respondWith(async (m) => {
           if (cancelStored) startedAfterCancel.push(m.recipientId);
           if (m.recipientId === 1) {
-            const isStored = stored(b.id, "cancelled");
+            isStored = stored(b.id, "cancelled");
             cancelling = w.service.cancel(b.id);
             await isStored;
             cancelStored = true;
+          } else if (isStored !== undefined) {
+            // In flight while the cancel is being stored: such sends settle and are written, and
+            // no other one starts, however long the store takes to answer the cancel.
+            await isStored;
           }
           return { status: "delivered" };
         });

@@ -87,11 +87,13 @@ const LEGACY_ROWS = [
 ] as const;
 
 /** A database as version 2 of this library left it. */
-function atVersion2(): Database.Database {
+const atVersion2 = () => atVersion(2);
+
+function atVersion(version: number): Database.Database {
   const db = new Database(":memory:");
   db.exec(`CREATE TABLE broadcastkit_schema_migrations
     (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-  for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 2)) {
+  for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= version)) {
     migration.up(db);
     db.prepare("INSERT INTO broadcastkit_schema_migrations VALUES (?, ?, 0)").run(
       migration.version,
@@ -139,7 +141,7 @@ describe("SQLite migrations", () => {
     ).run();
 
     const store = createSqliteStore({ db });
-    expect(await store.migrate()).toEqual([3]);
+    expect(await store.migrate()).toEqual([3, 4]);
     expect(indexes()).not.toContain("broadcast_recipients_done");
     expect(indexes()).toContain("broadcast_recipients_failed");
     const plan = db
@@ -168,13 +170,64 @@ describe("SQLite migrations", () => {
       "INSERT INTO broadcast_recipients (broadcast_id, seq, recipient_id, chat_id, state) VALUES (1, 1, '2', 12, 'sent')",
     ).run();
     const store = createSqliteStore({ db });
-    expect(await store.migrate()).toEqual([3]);
+    expect(await store.migrate()).toEqual([3, 4]);
     const claim = (now: number) =>
       store.claimRecipients(claimRequest(1, { owner: "new-worker", now: new Date(now), leaseMs: 1000 }));
     expect(await claim(4999)).toMatchObject({ recipients: [], retryAt: new Date(5000) });
     const taken = await claim(5000);
     expect(taken.recipients).toEqual([expect.objectContaining({ recipientId: 1, takenOver: true })]);
     expect(taken.epoch).toBeGreaterThan(1);
+  });
+
+  it("carry a database of version 3 forward: counters, version and a fresh range's lease kept", async () => {
+    const db = atVersion(3);
+    // As version 3 left a broadcast mid-send: one recipient sent, a fresh range (epoch 2) leased
+    // to a worker with the lease also written on its rows, one recipient never handed out.
+    db.prepare(
+      `INSERT INTO broadcasts (message, status, created_at, recipient_count, sent_count, version, epoch_counter, fresh_cursor)
+       VALUES ('v3', 'sending', 0, 4, 1, 5, 2, 3)`,
+    ).run();
+    db.prepare(
+      `INSERT INTO broadcast_recipients
+         (broadcast_id, seq, recipient_id, chat_id, state, attempts, message_id, fresh, lease_owner, lease_epoch, lease_expires_at)
+       VALUES (1, 0, '1', 11, 'sent', 1, '500', 1, NULL, NULL, NULL),
+              (1, 1, '2', 12, 'pending', 0, NULL, 1, 'old-worker', 2, 5000),
+              (1, 2, '3', 13, 'pending', 0, NULL, 1, 'old-worker', 2, 5000),
+              (1, 3, '4', 14, 'pending', 0, NULL, 1, NULL, NULL, NULL)`,
+    ).run();
+    db.prepare(
+      "INSERT INTO broadcast_fresh_leases (broadcast_id, epoch, first_seq, last_seq, expires_at) VALUES (1, 2, 1, 2, 5000)",
+    ).run();
+
+    const store = createSqliteStore({ db });
+    expect(await store.migrate()).toEqual([4]);
+    expect(await store.getBroadcast(1)).toMatchObject({ totalRecipients: 4, sentCount: 1, version: 5 });
+    // The old worker still holds its range: it records one recipient and renews the other.
+    const recorded = await store.recordOutcomes({
+      broadcastId: 1,
+      epoch: 2,
+      outcomes: [{ type: "delivered", recipientId: 2, attempts: 1, messageId: 501 }],
+      now: new Date(1000),
+      errorLogLimit: 10,
+    });
+    expect(recorded).toMatchObject({ type: "recorded", broadcast: { sentCount: 2, version: 6 } });
+    expect(
+      await store.renewLease({
+        broadcastId: 1,
+        epoch: 2,
+        recipientIds: [3],
+        now: new Date(1000),
+        leaseMs: 1000,
+      }),
+    ).toEqual({ lost: [] });
+    const claim = (now: number) =>
+      store.claimRecipients(claimRequest(1, { owner: "new-worker", now: new Date(now), leaseMs: 60_000 }));
+    const first = await claim(2000);
+    expect(first.recipients).toEqual([expect.objectContaining({ recipientId: 4, takenOver: false })]);
+    expect(first.epoch).toBeGreaterThan(2);
+    expect(await claim(4999)).toMatchObject({ recipients: [], retryAt: new Date(5000) });
+    const taken = await claim(5000);
+    expect(taken.recipients).toEqual([expect.objectContaining({ recipientId: 3, takenOver: true })]);
   });
 
   it("run on first use by default, and never with migrate: false until migrate() is called", async () => {
