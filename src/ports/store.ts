@@ -216,6 +216,12 @@ export interface ClaimResult {
   readonly recipients: readonly ClaimedRecipient[];
   /** Only when `recipients` is empty: when to look again, or `null` when nobody is pending. */
   readonly retryAt: Date | null;
+  /**
+   * The broadcast's status as the claim found it (`null`: there is no such broadcast). A store
+   * that answers it spares the worker a read after each claim; without it the worker reads the
+   * broadcast to learn whether a cancel or pause was stored before the claim.
+   */
+  readonly status?: BroadcastStatus | null;
 }
 
 export interface RecordOutcomesRequest {

@@ -16,7 +16,15 @@ import { type RunSettings, SendRun } from "./worker/send-run.js";
 export const WORKER_DEFAULTS = {
   /** Telegram's free 30/s over round trips up to ~500 ms (in flight ≈ rate × round trip). */
   concurrency: 16,
-  batchSize: 100,
+  /**
+   * Recipients per claim, and settled outcomes per write. Large, because a batch costs the SQL
+   * stores a handful of round trips and commits whatever its size: at 100 they spent more time
+   * per recipient on those than on the rows. It bounds neither progress (written at least every
+   * `flushIntervalMs`) nor what a crash re-sends (the unwritten outcomes, at most a second's
+   * worth at the sender's pace, and never more than two batches); unstarted recipients of a
+   * crashed claim wait for its lease.
+   */
+  batchSize: 1000,
   /** Progress is never more than about a second behind the sends. */
   flushIntervalMs: 1000,
   /** Renewed every 10 s while held, so a crashed worker's recipients come back within 30 s. */

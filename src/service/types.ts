@@ -182,7 +182,10 @@ export interface SendWorkerOptions {
   readonly concurrency?: number;
   /**
    * Recipients claimed together, and the number of settled outcomes that triggers a store write.
-   * Default 100.
+   * Default 1,000 (a write's cost barely depends on its size). A crash re-sends at most the sends
+   * in flight plus the outcomes not yet written (written every `flushIntervalMs` or `batchSize`,
+   * whichever comes first); with `"at-most-once"` it fails the crashed worker's claimed but
+   * unstarted recipients as well, up to about 1.5 × `batchSize`.
    */
   readonly batchSize?: number;
   /**

@@ -126,14 +126,19 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
         const b = await w.started(12);
         let cancelling: ReturnType<typeof w.service.cancel> | undefined;
         let cancelStored = false;
+        let isStored: Promise<void> | undefined;
         const startedAfterCancel: (number | string)[] = [];
         w.respondWith(async (m) => {
           if (cancelStored) startedAfterCancel.push(m.recipientId);
           if (m.recipientId === 1) {
-            const isStored = stored(b.id, "cancelled");
+            isStored = stored(b.id, "cancelled");
             cancelling = w.service.cancel(b.id);
             await isStored;
             cancelStored = true;
+          } else if (isStored !== undefined) {
+            // In flight while the cancel is being stored: such sends settle and are written, and
+            // no other one starts, however long the store takes to answer the cancel.
+            await isStored;
           }
           return { status: "delivered" };
         });
@@ -439,6 +444,49 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
       await w.settle();
 
       expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2, 3, 4]);
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "completed", sentCount: 2, failedCount: 2 });
+      expect((await w.recipients(b.id)).map((r) => [r.state, r.lastError])).toEqual([
+        ["failed", DELIVERY_UNKNOWN],
+        ["failed", DELIVERY_UNKNOWN],
+        ["sent", null],
+        ["sent", null],
+      ]);
+    });
+
+    it("at most once: recipients taken over from a dead worker are failed as 'delivery unknown' at claim time, even when the run stops before reaching them", async () => {
+      w = await makeWorld(factory, {
+        batchSize: 4,
+        concurrency: 1,
+        leaseMs: SECOND,
+        guarantee: "at-most-once",
+      });
+      const b = await w.started(4);
+      // A worker claimed recipients 1 and 2 and died: whether it sent them is unknown.
+      const dead = await w.store.claimRecipients({
+        broadcastId: b.id,
+        owner: "dead",
+        limit: 2,
+        now: w.clock.now(),
+        leaseMs: SECOND,
+        onlyFailed: false,
+      });
+      expect(dead.recipients.map((r) => r.recipientId)).toEqual([1, 2]);
+      w.clock.advance(2 * SECOND);
+      // The pause lands while the next run claims all four: it stops before starting anyone.
+      let paused = false;
+      w.faults.before("claimRecipients", async () => {
+        if (paused) return;
+        paused = true;
+        (await w.service.pause(b.id))._unsafeUnwrap();
+      });
+
+      await w.runJobs();
+      expect(w.sender.calls).toEqual([]);
+      (await w.service.resume(b.id))._unsafeUnwrap();
+      await w.settle();
+
+      // Released unsent, 1 and 2 would have lost their takeover mark and been sent again.
+      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([3, 4]);
       expect(await w.broadcast(b.id)).toMatchObject({ status: "completed", sentCount: 2, failedCount: 2 });
       expect((await w.recipients(b.id)).map((r) => [r.state, r.lastError])).toEqual([
         ["failed", DELIVERY_UNKNOWN],

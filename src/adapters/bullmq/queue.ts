@@ -25,6 +25,18 @@ export interface BullmqQueueOptions {
   };
   /** Send jobs this process runs at once when it consumes (BullMQ's worker concurrency). Default 10. */
   readonly concurrency?: number;
+  /**
+   * How soon a job whose process died runs again elsewhere. A consuming process holds a lock on
+   * each job it runs for `lockDurationMs` (renewed at half of it while the process lives); every
+   * `checkIntervalMs` each consumer puts jobs whose lock expired back in the queue. A job whose
+   * process died is thus taken again after at most about `lockDurationMs + checkIntervalMs`
+   * (BullMQ's defaults: 30 s each). Shorter values bring a broadcast back sooner at the cost of
+   * more Redis calls; a process whose event loop stalls longer than `lockDurationMs` (a long GC
+   * pause, a debugger) sees its job run in a second process too, which the store's leases make
+   * harmless. The scheduler's recovery sweep also queues a `sending` broadcast nobody holds leases
+   * on, so a lost job never waits longer than its lease plus a tick.
+   */
+  readonly stalled?: { readonly lockDurationMs?: number; readonly checkIntervalMs?: number };
   readonly logger?: Logger;
 }
 
@@ -34,7 +46,9 @@ export interface BullmqQueue extends ConsumableQueue {
   consume(handler: JobHandler): void;
   /**
    * The scheduler's tick, once per `intervalMs` across every process (a BullMQ job scheduler):
-   * whichever process takes the tick's job runs `tick`.
+   * whichever process takes the tick's job runs `tick`. Every process that schedules ticks checks
+   * once per interval that the job scheduler is still in Redis and creates it again when it is not
+   * (a Redis restarted without persistence, a flushed database), so ticks resume on their own.
    */
   scheduleTicks(intervalMs: number, tick: () => Promise<unknown>): Promise<void>;
   /**
@@ -45,6 +59,11 @@ export interface BullmqQueue extends ConsumableQueue {
   /** The BullMQ queue itself, for Bull Board or your own look-ups. */
   readonly bullQueue: Queue;
 }
+
+const positiveMs = (name: string, value: number | undefined): void => {
+  if (value !== undefined && !(Number.isFinite(value) && value > 0))
+    throw new RangeError(`${name} must be a positive number of milliseconds`);
+};
 
 const SEND = "send";
 const TICK = "tick";
@@ -86,6 +105,9 @@ export function createBullmqQueue(options: BullmqQueueOptions): BullmqQueue {
   const baseDelayMs = options.retry?.baseDelayMs ?? 60_000;
   const completed = options.keep?.completed ?? { ageSeconds: 24 * 3600, count: 1000 };
   const failed = options.keep?.failed ?? { ageSeconds: 7 * 24 * 3600, count: 10_000 };
+  const { lockDurationMs, checkIntervalMs } = options.stalled ?? {};
+  positiveMs("stalled.lockDurationMs", lockDurationMs);
+  positiveMs("stalled.checkIntervalMs", checkIntervalMs);
   const base = {
     connection: options.connection,
     ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
@@ -104,9 +126,12 @@ export function createBullmqQueue(options: BullmqQueueOptions): BullmqQueue {
   let worker: Worker | null = null;
   let tick: (() => Promise<unknown>) | null = null;
   let handler: JobHandler | null = null;
+  let tickWatch: ReturnType<typeof setInterval> | null = null;
+  let closed = false;
 
   async function process(job: Job): Promise<unknown> {
     if (job.name === TICK) {
+      logger.debug({ jobId: job.id }, "scheduler tick");
       if (tick !== null) await tick();
       return null;
     }
@@ -136,6 +161,8 @@ export function createBullmqQueue(options: BullmqQueueOptions): BullmqQueue {
       // A send job runs as long as its broadcast sends: a stalled one (its process died) is put
       // back however often it stalls, and the store's leases keep two runs apart.
       maxStalledCount: 1000,
+      ...(lockDurationMs === undefined ? {} : { lockDuration: lockDurationMs }),
+      ...(checkIntervalMs === undefined ? {} : { stalledInterval: checkIntervalMs }),
     });
     started.on("error", (error) => logger.warn({ err: error }, "BullMQ worker error"));
     started.on("failed", (job, error) =>
@@ -171,16 +198,42 @@ export function createBullmqQueue(options: BullmqQueueOptions): BullmqQueue {
     },
 
     async scheduleTicks(intervalMs: number, run: () => Promise<unknown>): Promise<void> {
+      positiveMs("intervalMs", intervalMs);
       tick = run;
       startWorker();
-      await queue.upsertJobScheduler(
-        TICK_SCHEDULER,
-        { every: intervalMs },
-        { name: TICK, opts: { removeOnComplete: true, removeOnFail: 100, attempts: 1 } },
-      );
+      const upsert = () =>
+        queue.upsertJobScheduler(
+          TICK_SCHEDULER,
+          { every: intervalMs },
+          { name: TICK, opts: { removeOnComplete: true, removeOnFail: 100, attempts: 1 } },
+        );
+      await upsert();
+      if (tickWatch !== null) return;
+      let checking = false;
+      // Redis keeps the job scheduler only as long as it keeps its data: one that restarts empty
+      // would otherwise never tick again, and nothing would bring back the send jobs it lost.
+      tickWatch = setInterval(() => {
+        if (checking || closed) return;
+        checking = true;
+        void queue
+          .getJobScheduler(TICK_SCHEDULER)
+          .then(async (existing) => {
+            if (existing !== undefined || closed) return;
+            await upsert();
+            logger.warn({ intervalMs }, "scheduler tick was missing from Redis; scheduled again");
+          })
+          .catch((error: unknown) => logger.warn({ err: error }, "could not check the scheduler tick"))
+          .finally(() => {
+            checking = false;
+          });
+      }, intervalMs);
+      tickWatch.unref?.();
     },
 
     async close(): Promise<void> {
+      closed = true;
+      if (tickWatch !== null) clearInterval(tickWatch);
+      tickWatch = null;
       await worker?.close();
       await queue.close();
     },

@@ -7,6 +7,7 @@ export interface TableNames {
   readonly broadcasts: string;
   readonly recipients: string;
   readonly freshLeases: string;
+  readonly counters: string;
   readonly migrations: string;
   readonly webhookEvents: string;
   readonly webhookEndpoints: string;
@@ -23,6 +24,7 @@ export function tableNames(schema: string): TableNames {
     broadcasts: `${quotedSchema}.broadcasts`,
     recipients: `${quotedSchema}.broadcast_recipients`,
     freshLeases: `${quotedSchema}.broadcast_fresh_leases`,
+    counters: `${quotedSchema}.broadcast_counters`,
     migrations: `${quotedSchema}.broadcastkit_schema_migrations`,
     webhookEvents: `${quotedSchema}.broadcast_webhook_events`,
     webhookEndpoints: `${quotedSchema}.broadcast_webhook_endpoints`,
@@ -270,6 +272,39 @@ async function webhookOutbox(client: PoolClient, t: TableNames): Promise<void> {
     ON ${t.webhookDeliveries} (broadcast_id, id)`);
 }
 
+/**
+ * Migration 4: one write per first delivery, and no hot broadcast row.
+ *
+ * - A range of fresh recipients is leased by its row in `broadcast_fresh_leases` alone (with the
+ *   claim's owner, for diagnostics): the recipients' lease columns stay empty until the range
+ *   expires and is handed back, so a first delivery writes its recipient row once. Ranges noted
+ *   by version 3 also wrote the lease onto their recipients: those columns are cleared here, the
+ *   range holding the same lease.
+ * - Counters move by batch into `broadcast_counters`, one row per shard of a broadcast (chosen by
+ *   the batch's epoch), so concurrent workers do not queue for the broadcast's row. A read adds the
+ *   shards to the broadcast's own columns (at most `COUNTER_SHARDS` rows): still O(1), still exact,
+ *   and changed in the transaction that changes the recipients. The shards' versions add to the
+ *   broadcast's, so `version` still only grows.
+ */
+async function shardedCounters(client: PoolClient, t: TableNames): Promise<void> {
+  await client.query(`ALTER TABLE ${t.freshLeases} ADD COLUMN owner TEXT`);
+  await client.query(`UPDATE ${t.freshLeases} AS l SET owner = r.lease_owner FROM ${t.recipients} AS r
+    WHERE r.broadcast_id = l.broadcast_id AND r.seq = l.first_seq AND r.lease_epoch = l.epoch`);
+  await client.query(`UPDATE ${t.recipients} AS r
+    SET lease_epoch = NULL, lease_owner = NULL, lease_expires_at = NULL, lease_taken_over = false
+    FROM ${t.freshLeases} AS l
+    WHERE r.broadcast_id = l.broadcast_id AND r.seq BETWEEN l.first_seq AND l.last_seq
+      AND r.lease_epoch = l.epoch AND r.fresh AND r.state = 'pending'`);
+  await client.query(`CREATE TABLE ${t.counters} (
+    broadcast_id BIGINT NOT NULL REFERENCES ${t.broadcasts} (id) ON DELETE CASCADE,
+    shard SMALLINT NOT NULL,
+    sent BIGINT NOT NULL DEFAULT 0,
+    failed BIGINT NOT NULL DEFAULT 0,
+    version BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (broadcast_id, shard)
+  )`);
+}
+
 export interface PostgresMigration {
   readonly version: number;
   readonly name: string;
@@ -288,6 +323,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   },
   { version: 2, name: "broadcast_recipients", up: createRecipients },
   { version: 3, name: "hot-path indexes: fresh recipients by cursor, in-place updates", up: hotPathIndexes },
+  {
+    version: 4,
+    name: "one write per first delivery (fresh ranges hold their lease), sharded counters",
+    up: shardedCounters,
+  },
   { version: 5, name: "webhook outbox: status-change journal, endpoints, deliveries", up: webhookOutbox },
 ];
 

@@ -44,7 +44,13 @@ import {
 } from "../sql-shared/rows.js";
 import { inChunks, toInsertRow } from "../sql-shared/source.js";
 import { migratePostgres, type TableNames, tableNames } from "./schema.js";
-import { type PostgresStatements, type StatementName, statements } from "./sql.js";
+import {
+  COUNTER_SHARDS,
+  foldedBroadcast,
+  type PostgresStatements,
+  type StatementName,
+  statements,
+} from "./sql.js";
 import { postgresWebhookOutbox } from "./webhook-outbox.js";
 
 export interface PostgresStoreSettings {
@@ -95,6 +101,8 @@ const ANALYZE_AFTER = 10_000;
  */
 const BEGIN_RECORD = "BEGIN; SET LOCAL enable_nestloop = off";
 const MAX_ID = Number.MAX_SAFE_INTEGER;
+/** Positions of the recipients of this many of the newest claims are remembered. */
+const REMEMBERED_LEASES = 256;
 
 /** Casts for the columns a compare-and-set update may write. */
 const CASTS: Readonly<Record<PatchColumn["column"], string>> = {
@@ -114,7 +122,43 @@ function schemaTag(schema: string): string {
   return (hash >>> 0).toString(36);
 }
 
-const asBroadcast = (row: BroadcastRow): Broadcast => toBroadcast(row, jsonParsed);
+/** A broadcast row with what its counter shards add (sent, failed, version), as the statements read it. */
+type FoldedRow = BroadcastRow & { readonly shards: readonly string[] | null };
+
+/** The broadcast, its counter shards added to its own columns. */
+function asBroadcast(row: FoldedRow): Broadcast {
+  const [sent = 0, failed = 0, version = 0] = (row.shards ?? []).map(Number);
+  return toBroadcast(
+    {
+      ...row,
+      sent_count: Number(row.sent_count) + sent,
+      failed_count: Number(row.failed_count) + failed,
+      version: Number(row.version) + version,
+    },
+    jsonParsed,
+  );
+}
+
+/** A delivery that moves no chat: what nearly every outcome of a batch is. */
+const isPlainDelivery = (outcome: RecipientOutcome): boolean =>
+  outcome.type === "delivered" && outcome.chatId === undefined;
+
+/** Which counter row a batch adds to: by its epoch, so that concurrent batches mostly differ. */
+const shardOf = (epoch: number): number => epoch % COUNTER_SHARDS;
+
+/** A fresh range past its expiry, as the claim that hands it back reads it. */
+interface ExpiredRange {
+  readonly epoch: string;
+  readonly first_seq: number;
+  readonly last_seq: number;
+  readonly expires_at: Date;
+  readonly owner: string | null;
+}
+
+/** A claim's answer: its epoch and the broadcast's status on every row, and a recipient on each (or none). */
+type ClaimedRow = { readonly epoch: string; readonly status: string } & {
+  readonly [K in keyof RecipientRow]: RecipientRow[K] | null;
+};
 
 /** Thrown inside a transaction to roll it back with an answer rather than a failure. */
 class Answer<T> {
@@ -194,6 +238,46 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   let ready: Promise<void> | null = options.migrate === false ? Promise.resolve() : null;
   const casSql = new Map<string, string>();
   const outbox = postgresWebhookOutbox(tables);
+  /**
+   * Where the recipients of this store's newest claims sit (`broadcast:epoch` → stored recipient
+   * id → position), so that recording their outcomes reads one primary-key range. Only a
+   * shortcut: a batch of a claim not remembered here is found by recipient id.
+   */
+  const leasedPositions = new Map<string, Map<string, number>>();
+  const leaseKey = (broadcastId: number, epoch: number) => `${broadcastId}:${epoch}`;
+
+  function rememberLease(broadcastId: number, epoch: number, rows: readonly RecipientRow[]): void {
+    const positions = new Map<string, number>();
+    for (const row of rows) positions.set(row.recipient_id, Number(row.seq));
+    leasedPositions.set(leaseKey(broadcastId, epoch), positions);
+    if (leasedPositions.size > REMEMBERED_LEASES)
+      leasedPositions.delete(leasedPositions.keys().next().value!);
+  }
+
+  /** Recorded recipients leave their claim's positions; the claim's entry goes once none is left. */
+  function forgetPositions(broadcastId: number, epoch: number, keys: readonly string[]): void {
+    const positions = leasedPositions.get(leaseKey(broadcastId, epoch));
+    if (positions === undefined) return;
+    for (const key of keys) positions.delete(key);
+    if (positions.size === 0) leasedPositions.delete(leaseKey(broadcastId, epoch));
+  }
+
+  /** The batch's positions and their bounds, when every one of them is remembered. */
+  function positionsOf(broadcastId: number, epoch: number, keys: readonly string[]): unknown[] | null {
+    const positions = leasedPositions.get(leaseKey(broadcastId, epoch));
+    if (positions === undefined) return null;
+    const seqs: number[] = [];
+    let low = Number.POSITIVE_INFINITY;
+    let high = Number.NEGATIVE_INFINITY;
+    for (const key of keys) {
+      const seq = positions.get(key);
+      if (seq === undefined) return null;
+      seqs.push(seq);
+      if (seq < low) low = seq;
+      if (seq > high) high = seq;
+    }
+    return [seqs, low, high];
+  }
 
   /**
    * A pooled client for one transaction. While a client is checked out, the pool no longer listens
@@ -282,6 +366,16 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     return (await run<R>(pool, name, values)).rows;
   }
 
+  /**
+   * A patch sets counters as totals: the broadcast's own columns take what the shards do not hold.
+   * A batch committing meanwhile adds to its shard as if it came after the patch.
+   */
+  function patchValue(column: PatchColumn, param: string): string {
+    if (column.column !== "sent_count" && column.column !== "failed_count") return param;
+    const shardColumn = column.column === "sent_count" ? "sent" : "failed";
+    return `${param} - (SELECT coalesce(sum(${shardColumn}), 0) FROM ${tables.counters} WHERE broadcast_id = $1::bigint)::int`;
+  }
+
   function casStatement(
     columns: readonly PatchColumn[],
     extra: readonly string[],
@@ -292,10 +386,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     if (text === undefined) {
       const sets = [
         ...extra,
-        ...columns.map((c, i) => `${c.column} = $${firstParam + i}::${CASTS[c.column]}`),
+        ...columns.map((c, i) => `${c.column} = ${patchValue(c, `$${firstParam + i}::${CASTS[c.column]}`)}`),
         "version = version + 1",
       ];
-      text = `UPDATE ${tables.broadcasts} SET ${sets.join(", ")} WHERE id = $1::bigint AND status = $2 RETURNING *`;
+      text = `UPDATE ${tables.broadcasts} AS b SET ${sets.join(", ")} WHERE b.id = $1::bigint AND b.status = $2
+        RETURNING ${foldedBroadcast(tables, "b")}`;
       casSql.set(key, text);
     }
     return text;
@@ -355,7 +450,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         let count = 0;
         for await (const chunk of inChunks(source, INSERT_CHUNK))
           count = await insertChunk(client, id, count, chunk);
-        const row = (await run<BroadcastRow>(client, "setRecipientCount", [id, count])).rows[0]!;
+        const row = (await run<FoldedRow>(client, "setRecipientCount", [id, count])).rows[0]!;
         return asBroadcast(row);
       });
       if (created.totalRecipients >= ANALYZE_AFTER) {
@@ -369,7 +464,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       let appended = 0;
       const answer = await answering(async (client): Promise<AppendRecipientsResult> => {
         // The row lock keeps racing appends (and a racing start) apart until this one commits.
-        const current = (await run<BroadcastRow>(client, "lockBroadcast", [broadcastId])).rows[0];
+        const current = (await run<FoldedRow>(client, "lockBroadcast", [broadcastId])).rows[0];
         if (current === undefined) return { type: "not_found" };
         const status = current.status as BroadcastStatus;
         if (status !== "draft") return { type: "status_changed", actual: status };
@@ -383,7 +478,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           if (duplicates.size >= MAX_NAMED_DUPLICATES) break;
         }
         if (duplicates.size > 0) throw new Answer({ type: "duplicate", recipientIds: [...duplicates] });
-        const row = (await run<BroadcastRow>(client, "addRecipientCount", [broadcastId, appended])).rows[0]!;
+        const row = (await run<FoldedRow>(client, "addRecipientCount", [broadcastId, appended])).rows[0]!;
         return { type: "appended", broadcast: asBroadcast(row) };
       });
       if (answer.type === "appended" && appended >= ANALYZE_AFTER) {
@@ -393,7 +488,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
 
     async getBroadcast(id: number): Promise<Broadcast | null> {
-      const [row] = await query<BroadcastRow>("getBroadcast", [id]);
+      const [row] = await query<FoldedRow>("getBroadcast", [id]);
       return row === undefined ? null : asBroadcast(row);
     },
 
@@ -403,8 +498,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       if (limit === 0) return { items: [], nextCursor: null };
       const rows =
         q.status === undefined
-          ? await query<BroadcastRow>("listBroadcasts", [before, limit + 1])
-          : await query<BroadcastRow>("listBroadcastsByStatus", [q.status, before, limit + 1]);
+          ? await query<FoldedRow>("listBroadcasts", [before, limit + 1])
+          : await query<FoldedRow>("listBroadcastsByStatus", [q.status, before, limit + 1]);
       const more = rows.length > limit;
       const items = (more ? rows.slice(0, limit) : rows).map(asBroadcast);
       const last = items[items.length - 1];
@@ -447,7 +542,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         // A change that journals an event: the change and its event commit together.
         return transaction(async (client): Promise<UpdateResult> => {
           await outbox.lockJournal(client);
-          const row = (await client.query<BroadcastRow>(text, values)).rows[0];
+          const row = (await client.query<FoldedRow>(text, values)).rows[0];
           if (row === undefined) {
             const actual = await statusOf(client, id);
             return actual === null ? { type: "not_found" } : { type: "status_changed", actual };
@@ -457,7 +552,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           return { type: "updated", broadcast };
         });
       }
-      const updated = await pool.query<BroadcastRow>(text, values);
+      const updated = await pool.query<FoldedRow>(text, values);
       const row = updated.rows[0];
       if (row !== undefined) return { type: "updated", broadcast: asBroadcast(row) };
       const actual = await statusOf(pool, id);
@@ -465,80 +560,97 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
 
     async findDueScheduled(now: Date, limit: number): Promise<Broadcast[]> {
-      const rows = await query<BroadcastRow>("findDue", [now, Math.max(0, Math.floor(limit))]);
+      const rows = await query<FoldedRow>("findDue", [now, Math.max(0, Math.floor(limit))]);
       return rows.map(asBroadcast);
     },
 
     async claimRecipients(request: ClaimRequest): Promise<ClaimResult> {
       const { broadcastId, now, onlyFailed } = request;
-      // Expired fresh leases first (one per batch a worker left behind, so usually none): what
-      // they still hold joins the claim index, where this claim finds it.
-      const expired = await query<{ epoch: string; first_seq: number; last_seq: number }>(
-        "expiredFreshLeases",
-        [broadcastId, now],
-      );
-      for (const lease of expired) {
-        await query("requeueFreshLease", [broadcastId, lease.epoch, lease.first_seq, lease.last_seq]);
-        await query("forgetFreshLease", [broadcastId, lease.epoch]);
+      // Expired fresh ranges first (one per batch a worker left behind, so usually none): what
+      // they still hold joins the claim index, where this claim finds it and takes it over.
+      const expired = await query<ExpiredRange>("expiredFreshLeases", [broadcastId, now]);
+      for (const range of expired) {
+        await query("requeueFreshLease", [
+          broadcastId,
+          range.epoch,
+          range.first_seq,
+          range.last_seq,
+          range.expires_at,
+          range.owner,
+        ]);
+        await query("forgetFreshLease", [broadcastId, range.epoch]);
       }
-      // The epoch comes from the broadcast's counter in a statement of its own, so the row lock it
-      // takes lasts one statement: claims on one broadcast then run side by side (SKIP LOCKED keeps
-      // them apart) instead of queueing for that lock until each commits. Records compare epochs
-      // for equality, so a claim committing after a higher-numbered one is as safe.
-      const epochRows = await query<{ epoch_counter: string }>("nextEpoch", [broadcastId]);
-      if (epochRows.length === 0) return { epoch: 0, recipients: [], retryAt: null };
-      const epoch = Number(epochRows[0]!.epoch_counter);
       const limit = Math.max(0, Math.floor(request.limit));
       const expiresAt = new Date(now.getTime() + request.leaseMs);
-      // One statement: LockRows sits below the LIMIT, so rows another claim took meanwhile are
-      // skipped and the scan goes on, rather than leaving this claim short.
-      const rows =
-        limit === 0
-          ? []
-          : await query<RecipientRow>(onlyFailed ? "claimOnlyFailed" : "claim", [
-              broadcastId,
-              now,
-              limit,
-              epoch,
-              request.owner,
-              expiresAt,
-            ]);
-      // Then fresh recipients, from the broadcast's cursor.
-      if (!onlyFailed && rows.length < limit) {
-        rows.push(
-          ...(await query<RecipientRow>("claimFresh", [
-            broadcastId,
-            limit - rows.length,
-            epoch,
-            request.owner,
-            expiresAt,
-          ])),
-        );
-      }
-      if (rows.length > 0) {
-        rows.sort((a, b) => Number(a.seq) - Number(b.seq));
-        const recipients = rows.map((row) => toClaimedRecipient(row, Boolean(row.lease_taken_over)));
-        return { epoch, recipients, retryAt: null };
+      const rows = await query<ClaimedRow>(onlyFailed ? "claimOnlyFailed" : "claim", [
+        broadcastId,
+        now,
+        limit,
+        request.owner,
+        expiresAt,
+      ]);
+      const head = rows[0];
+      if (head === undefined) return { epoch: 0, recipients: [], retryAt: null, status: null };
+      const epoch = Number(head.epoch);
+      const status = head.status as BroadcastStatus;
+      // A claim that found nobody still answers one row: the epoch and status, no recipient.
+      const claimed = rows.filter((row) => row.seq !== null) as (ClaimedRow & RecipientRow)[];
+      if (claimed.length > 0) {
+        claimed.sort((a, b) => Number(a.seq) - Number(b.seq));
+        const recipients = claimed.map((row) => toClaimedRecipient(row, Boolean(row.lease_taken_over)));
+        rememberLease(broadcastId, epoch, claimed);
+        return { epoch, recipients, retryAt: null, status };
       }
       const due = await query<{ at: Date | null }>(onlyFailed ? "nextDueOnlyFailed" : "nextDue", [
         broadcastId,
         now,
       ]);
-      return { epoch, recipients: [], retryAt: due[0]?.at ?? null };
+      return { epoch, recipients: [], retryAt: due[0]?.at ?? null, status };
     },
 
     recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
       const { broadcastId, epoch, outcomes } = request;
       const effect = batchEffect(outcomes, request.now);
       return answering(async (client): Promise<RecordOutcomesResult> => {
-        if (outcomes.length > 0) {
-          const columns = outcomeColumns(outcomes);
-          const held = await run<{ recipient_id: string }>(client, "record", [
+        const positions = outcomes.length > 0 ? positionsOf(broadcastId, epoch, effect.keys) : null;
+        if (positions !== null && outcomes.every(isPlainDelivery)) {
+          const [seqs, low, high] = positions as [number[], number, number];
+          const held = await run<{ seq: number }>(client, "recordDelivered", [
             broadcastId,
-            effect.keys,
-            ...columns,
+            seqs,
+            outcomes.map((outcome) => (outcome.type === "delivered" ? outcome.attempts : 0)),
+            outcomes.map((outcome) =>
+              outcome.type === "delivered" ? encodeMessageId(outcome.messageId) : null,
+            ),
             epoch,
+            low,
+            high,
+            shardOf(epoch),
+            effect.sentDelta,
+            outcomes.length,
           ]);
+          if (held.rows.length !== outcomes.length) {
+            if ((await statusOf(client, broadcastId)) === null) throw new Answer({ type: "not_found" });
+            const heldSeqs = new Set(held.rows.map((r) => Number(r.seq)));
+            const lost = outcomes.filter((_, i) => !heldSeqs.has(seqs[i]!)).map((o) => o.recipientId);
+            throw new Answer({ type: "lease_lost", recipientIds: lost });
+          }
+        } else if (outcomes.length > 0) {
+          const held = await run<{ recipient_id: string }>(
+            client,
+            positions === null ? "record" : "recordBySeq",
+            [
+              broadcastId,
+              effect.keys,
+              ...outcomeColumns(outcomes),
+              epoch,
+              shardOf(epoch),
+              effect.sentDelta,
+              effect.failedDelta,
+              outcomes.length,
+              ...(positions ?? []),
+            ],
+          );
           if (held.rows.length !== outcomes.length) {
             if ((await statusOf(client, broadcastId)) === null) throw new Answer({ type: "not_found" });
             const heldKeys = new Set(held.rows.map((r) => r.recipient_id));
@@ -547,27 +659,22 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
               .map((outcome) => outcome.recipientId);
             throw new Answer({ type: "lease_lost", recipientIds: lost });
           }
-          await run(client, "forgetFreshLease", [broadcastId, epoch]);
         }
-        const counted =
-          effect.logEntries.length === 0
-            ? await run<BroadcastRow>(client, "addCounts", [
-                broadcastId,
-                effect.sentDelta,
-                effect.failedDelta,
-              ])
-            : await run<BroadcastRow>(client, "addCountsAndErrors", [
-                broadcastId,
-                effect.sentDelta,
-                effect.failedDelta,
-                errorCountsJson(effect.errorCountDelta),
-                JSON.stringify(effect.logEntries),
-                effectiveLogLimit(request.errorLogLimit, logCap),
-              ]);
-        const row = counted.rows[0];
+        if (effect.logEntries.length > 0) {
+          await run(client, "addErrors", [
+            broadcastId,
+            errorCountsJson(effect.errorCountDelta),
+            JSON.stringify(effect.logEntries),
+            effectiveLogLimit(request.errorLogLimit, logCap),
+          ]);
+        }
+        const row = (await run<FoldedRow>(client, "forgetAndRead", [broadcastId, epoch])).rows[0];
         if (row === undefined) throw new Answer({ type: "not_found" });
         return { type: "recorded", broadcast: asBroadcast(row) };
-      }, BEGIN_RECORD);
+      }, BEGIN_RECORD).then((result) => {
+        if (result.type === "recorded") forgetPositions(broadcastId, epoch, effect.keys);
+        return result;
+      });
     },
 
     async renewLease(request: RenewLeaseRequest): Promise<RenewLeaseResult> {
@@ -575,7 +682,6 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       const until = new Date(request.now.getTime() + request.leaseMs);
       const keys = recipientIds.map(encodeId);
       const renewed = await query<{ recipient_id: string }>("renewLease", [broadcastId, keys, epoch, until]);
-      await query("renewFreshLease", [broadcastId, epoch, until]);
       const held = new Set(renewed.map((row) => row.recipient_id));
       return { lost: recipientIds.filter((_, i) => !held.has(keys[i]!)) };
     },
@@ -590,7 +696,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       return transaction(async (client): Promise<ResetFailedResult> => {
         // Before the row lock, in the order every status change takes them (no deadlock).
         await outbox.lockJournal(client);
-        const current = (await run<BroadcastRow>(client, "lockBroadcast", [broadcastId])).rows[0];
+        const current = (await run<FoldedRow>(client, "lockBroadcast", [broadcastId])).rows[0];
         if (current === undefined) return { type: "not_found" };
         const counted = (
           await run<{ failed: number; permanent: number }>(client, "countFailed", [broadcastId])
@@ -612,12 +718,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         const retriedCount = reset.rowCount ?? 0;
         const counts = mergeErrorCounts(current.error_counts, lowered);
         const columns = patchColumns(request.patch);
-        const text = casStatement(
-          columns,
-          ["failed_count = greatest(0, failed_count - $3::int)", "error_counts = $4::jsonb"],
-          5,
-        );
-        const updated = await client.query<BroadcastRow>(text, [
+        // The total (own column plus shards) falls by as many, never below zero.
+        const lowerFailed = `failed_count = failed_count - least($3::int, failed_count + (SELECT coalesce(sum(failed), 0)
+          FROM ${tables.counters} WHERE broadcast_id = $1::bigint)::int)`;
+        const text = casStatement(columns, [lowerFailed, "error_counts = $4::jsonb"], 5);
+        const updated = await client.query<FoldedRow>(text, [
           broadcastId,
           status,
           retriedCount,

@@ -248,6 +248,29 @@ function webhookOutbox(db: Database): void {
   `);
 }
 
+/**
+ * Migration 4: one write per first delivery. A range of fresh recipients is leased by its row in
+ * `broadcast_fresh_leases` alone (with the claim's owner, for diagnostics): the recipients' lease
+ * columns stay empty until the range expires and is handed back, so a first delivery writes its
+ * recipient row once. Ranges noted by version 3 also wrote the lease onto their recipients: those
+ * columns are cleared here, the range holding the same lease.
+ */
+function freshRangesHoldTheirLease(db: Database): void {
+  db.exec(`
+    ALTER TABLE broadcast_fresh_leases ADD COLUMN owner TEXT;
+    UPDATE broadcast_fresh_leases SET owner = (
+      SELECT r.lease_owner FROM broadcast_recipients AS r
+      WHERE r.broadcast_id = broadcast_fresh_leases.broadcast_id AND r.seq = broadcast_fresh_leases.first_seq
+        AND r.lease_epoch = broadcast_fresh_leases.epoch);
+    UPDATE broadcast_recipients
+    SET lease_epoch = NULL, lease_owner = NULL, lease_expires_at = NULL, lease_taken_over = 0
+    WHERE fresh = 1 AND state = 'pending' AND lease_epoch IS NOT NULL AND EXISTS (
+      SELECT 1 FROM broadcast_fresh_leases AS l
+      WHERE l.broadcast_id = broadcast_recipients.broadcast_id AND l.epoch = broadcast_recipients.lease_epoch
+        AND broadcast_recipients.seq BETWEEN l.first_seq AND l.last_seq);
+  `);
+}
+
 export interface SqliteMigration {
   readonly version: number;
   readonly name: string;
@@ -269,6 +292,11 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     version: 3,
     name: "hot-path indexes: failed recipients only, fresh recipients by cursor",
     up: hotPathIndexes,
+  },
+  {
+    version: 4,
+    name: "one write per first delivery: fresh ranges hold their lease",
+    up: freshRangesHoldTheirLease,
   },
   { version: 5, name: "webhook outbox: status-change journal, endpoints, deliveries", up: webhookOutbox },
 ];

@@ -6,7 +6,13 @@ type Row<T> = Statement<unknown[], T>;
 type Exec = Statement<unknown[], unknown>;
 
 const CLEAR_LEASE = "lease_epoch = NULL, lease_owner = NULL, lease_expires_at = NULL, lease_taken_over = 0";
-const HELD = "WHERE broadcast_id = ? AND recipient_id = ? AND lease_epoch = ?";
+/**
+ * Held under the batch's epoch: by the recipient's own lease, or, never handed out before (fresh,
+ * no lease of its own), by sitting in the range that epoch leased. Parameters: epoch, then the
+ * range's first and last positions (an empty range when the epoch leased none).
+ */
+const HELD_BY = `(lease_epoch = ? OR (lease_epoch IS NULL AND fresh = 1 AND state = 'pending' AND seq BETWEEN ? AND ?))`;
+const HELD = `WHERE broadcast_id = ? AND recipient_id = ? AND ${HELD_BY}`;
 /**
  * A delivery clears the error of an earlier attempt. Cheap: the error columns are in no index (the
  * failed index reads only `state`), and a first attempt's row has them NULL already; SQLite
@@ -23,6 +29,15 @@ const CLEAR_ERROR = "last_error = NULL, last_error_kind = NULL";
 const CLAIMED_COLUMNS = `seq, recipient_id, coalesce(chat_id, chat_username), variables, attempts, lease_epoch,
   CASE WHEN last_error IS NULL AND last_error_kind IS NULL AND next_attempt_at IS NULL AND message_id IS NULL
     THEN NULL ELSE json_array(last_error, last_error_kind, next_attempt_at, message_id) END`;
+
+/** A fresh recipient as a claim reads it. */
+export type FreshRow = [
+  seq: number,
+  recipientId: string,
+  chat: number | string,
+  variables: string | null,
+  attempts: number,
+];
 
 export type ClaimedRow = [
   seq: number,
@@ -111,7 +126,7 @@ export function recordDeliveredBatchSql(rows: number): string {
     SET state = 'sent', attempts = v.column2, message_id = v.column3, ${CLEAR_ERROR},
         next_attempt_at = NULL, due_at = ${ALWAYS_DUE}, ${CLEAR_LEASE}
     FROM (VALUES ${values}) AS v
-    WHERE broadcast_id = ? AND broadcast_recipients.seq = v.column1 AND lease_epoch = ?`;
+    WHERE broadcast_id = ? AND broadcast_recipients.seq = v.column1 AND ${HELD_BY}`;
 }
 
 /**
@@ -169,34 +184,56 @@ export function prepareStatements(db: Database) {
     findDue: db.prepare(`
       SELECT * FROM broadcasts WHERE status = 'scheduled' AND scheduled_at <= ?
       ORDER BY scheduled_at, id LIMIT ?`) as Row<BroadcastRow>,
-    nextEpoch: db.prepare(
-      "UPDATE broadcasts SET epoch_counter = epoch_counter + 1 WHERE id = ? RETURNING epoch_counter, fresh_cursor",
-    ) as Row<{ epoch_counter: number; fresh_cursor: number }>,
-    freshRows: db.prepare(FRESH_ROWS(CLAIMED_COLUMNS)).raw(true) as Row<ClaimedRow>,
-    setFreshCursor: db.prepare("UPDATE broadcasts SET fresh_cursor = ? WHERE id = ?") as Exec,
+    /** Where a claim starts: the epoch counter, the fresh cursor and the status, read in its transaction. */
+    claimStart: db.prepare("SELECT epoch_counter, fresh_cursor, status FROM broadcasts WHERE id = ?") as Row<{
+      epoch_counter: number;
+      fresh_cursor: number;
+      status: string;
+    }>,
+    /**
+     * Fresh recipients were never handed out, so they carry no trace of an attempt: a claim reads
+     * only what a send needs.
+     */
+    freshRows: db
+      .prepare(FRESH_ROWS("seq, recipient_id, coalesce(chat_id, chat_username), variables, attempts"))
+      .raw(true) as Row<FreshRow>,
+    /** The epoch issued and the cursor moved, in one write of the broadcast's row. */
+    moveCursor: db.prepare("UPDATE broadcasts SET epoch_counter = ?, fresh_cursor = ? WHERE id = ?") as Exec,
     insertFreshLease: db.prepare(`
-      INSERT INTO broadcast_fresh_leases (broadcast_id, epoch, first_seq, last_seq, expires_at)
-      VALUES (?, ?, ?, ?, ?)`) as Exec,
+      INSERT INTO broadcast_fresh_leases (broadcast_id, epoch, first_seq, last_seq, expires_at, owner)
+      VALUES (?, ?, ?, ?, ?, ?)`) as Exec,
+    freshRange: db.prepare(
+      "SELECT first_seq, last_seq FROM broadcast_fresh_leases WHERE broadcast_id = ? AND epoch = ?",
+    ) as Row<{ first_seq: number; last_seq: number }>,
     expiredFreshLeases: db.prepare(`
-      SELECT epoch, first_seq, last_seq FROM broadcast_fresh_leases
+      SELECT epoch, first_seq, last_seq, expires_at, owner FROM broadcast_fresh_leases
       WHERE broadcast_id = ? AND expires_at <= ?`) as Row<{
       epoch: number;
       first_seq: number;
       last_seq: number;
+      expires_at: number;
+      owner: string | null;
     }>,
-    /** What an expired fresh lease still holds joins the claim index, its old lease still on it. */
+    /**
+     * An expired fresh range is handed back: the recipients it still holds get its lease written on
+     * their rows and join the claim index, where the claim that follows takes them over (and marks
+     * them so). Parameters: epoch, expiry, owner, broadcast, first, last, epoch.
+     */
     requeueFreshLease: db.prepare(`
-      UPDATE broadcast_recipients SET fresh = 0
-      WHERE broadcast_id = ? AND seq BETWEEN ? AND ? AND state = 'pending' AND fresh = 1 AND lease_epoch = ?`) as Exec,
+      UPDATE broadcast_recipients SET fresh = 0, lease_epoch = ?, lease_expires_at = ?, lease_owner = ?,
+        lease_taken_over = 0
+      WHERE broadcast_id = ? AND seq BETWEEN ? AND ? AND state = 'pending' AND fresh = 1
+        AND (lease_epoch IS NULL OR lease_epoch = ?)`) as Exec,
     deleteFreshLease: db.prepare(
       "DELETE FROM broadcast_fresh_leases WHERE broadcast_id = ? AND epoch = ?",
     ) as Exec,
     /** Forgets a fresh lease once none of its recipients is still held by it. */
     forgetFreshLease: db.prepare(`
       DELETE FROM broadcast_fresh_leases AS l WHERE l.broadcast_id = ? AND l.epoch = ?
-        AND NOT EXISTS (SELECT 1 FROM broadcast_recipients AS r
+        AND (SELECT 1 FROM broadcast_recipients AS r
           WHERE r.broadcast_id = l.broadcast_id AND r.seq BETWEEN l.first_seq AND l.last_seq
-            AND r.lease_epoch = l.epoch)`) as Exec,
+            AND r.fresh = 1 AND r.state = 'pending' AND (r.lease_epoch IS NULL OR r.lease_epoch = l.epoch)
+          ORDER BY r.seq DESC LIMIT 1) IS NULL`) as Exec,
     claimable: db.prepare(claimableSql(CLAIMED_COLUMNS, false)).raw(true) as Row<ClaimedRow>,
     claimableOnlyFailed: db.prepare(claimableSql(CLAIMED_COLUMNS, true)).raw(true) as Row<ClaimedRow>,
     lease: db.prepare(leaseSql(false)) as Exec,
@@ -220,8 +257,15 @@ export function prepareStatements(db: Database) {
     renewLease: db.prepare(`
       UPDATE broadcast_recipients SET lease_expires_at = max(lease_expires_at, ?)
       WHERE broadcast_id = ? AND recipient_id = ? AND lease_epoch = ? AND state = 'pending'`) as Exec,
+    /** Whether a recipient is held by its epoch's fresh range (first, last): nothing to write, the range was renewed. */
+    heldByRange: db.prepare(`
+      SELECT 1 AS held FROM broadcast_recipients WHERE broadcast_id = ? AND recipient_id = ?
+        AND lease_epoch IS NULL AND fresh = 1 AND state = 'pending' AND seq BETWEEN ? AND ?`) as Row<{
+      held: number;
+    }>,
     renewFreshLease: db.prepare(`
-      UPDATE broadcast_fresh_leases SET expires_at = max(expires_at, ?) WHERE broadcast_id = ? AND epoch = ?`) as Exec,
+      UPDATE broadcast_fresh_leases SET expires_at = max(expires_at, ?) WHERE broadcast_id = ? AND epoch = ?
+      RETURNING first_seq, last_seq`) as Row<{ first_seq: number; last_seq: number }>,
     activity: db.prepare(ACTIVITY) as Row<{ leased: number; claimable: number }>,
     addCounts: db.prepare(`
       UPDATE broadcasts SET sent_count = sent_count + ?, failed_count = failed_count + ?, version = version + 1

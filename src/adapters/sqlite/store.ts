@@ -60,6 +60,7 @@ import { isAsyncOnly, toInsertRow } from "../sql-shared/source.js";
 import { migrateSqlite } from "./schema.js";
 import {
   type ClaimedRow,
+  type FreshRow,
   prepareStatements,
   recordDeliveredBatchSql,
   type SqliteStatements,
@@ -143,6 +144,24 @@ function claimedRecipient(broadcastId: number, row: ClaimedRow): ClaimedRecipien
   };
 }
 
+/** A fresh recipient: never handed out, so no trace of an attempt and no lease to take over. */
+function freshRecipient(broadcastId: number, row: FreshRow): ClaimedRecipient {
+  const [, recipientId, chat, variables, attempts] = row;
+  return {
+    broadcastId,
+    recipientId: decodeRecipientId(recipientId),
+    chatId: typeof chat === "number" ? joinChatId(chat, null) : joinChatId(null, chat),
+    variables: parseVariables(variables),
+    state: "pending",
+    attempts,
+    lastError: null,
+    lastErrorKind: null,
+    nextAttemptAt: null,
+    messageId: null,
+    takenOver: false,
+  };
+}
+
 function openDatabase(filename: string): Database {
   const db = new BetterSqlite3(filename);
   // First, so that switching to WAL waits for another process opening the same file.
@@ -181,13 +200,25 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const leaseKey = (broadcastId: number, epoch: number) => `${broadcastId}:${epoch}`;
   const outbox = createSqliteWebhookOutbox(db);
 
-  function rememberLease(broadcastId: number, epoch: number, rows: readonly ClaimedRow[]): void {
+  function rememberLease(broadcastId: number, epoch: number, rows: readonly (ClaimedRow | FreshRow)[]): void {
     const positions = new Map<string, number>();
     for (const row of rows) positions.set(row[1], row[0]);
     leasedPositions.set(leaseKey(broadcastId, epoch), positions);
     if (leasedPositions.size > REMEMBERED_LEASES) {
       leasedPositions.delete(leasedPositions.keys().next().value!);
     }
+  }
+
+  /**
+   * Recorded recipients leave their claim's positions (a claim is often recorded in two writes);
+   * the claim's entry goes once none is left. Positions never change, so a failed write keeps them.
+   */
+  function forgetPositions(request: RecordOutcomesRequest): void {
+    const key = leaseKey(request.broadcastId, request.epoch);
+    const positions = leasedPositions.get(key);
+    if (positions === undefined) return;
+    for (const outcome of request.outcomes) positions.delete(encodeId(outcome.recipientId));
+    if (positions.size === 0) leasedPositions.delete(key);
   }
 
   function deliveredBatch(rows: number): Statement<unknown[], unknown> {
@@ -201,12 +232,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   }
 
   /** Writes delivered outcomes by position, a chunk per statement; throws BatchMismatch if a row is no longer held. */
-  function recordDeliveredByPosition(broadcastId: number, epoch: number, values: unknown[]): void {
+  function recordDeliveredByPosition(
+    broadcastId: number,
+    epoch: number,
+    first: number,
+    last: number,
+    values: unknown[],
+  ): void {
     const rows = values.length / 3;
     for (let start = 0; start < rows; start += DELIVERED_CHUNK) {
       const size = Math.min(DELIVERED_CHUNK, rows - start);
       const chunk = values.slice(start * 3, (start + size) * 3);
-      const changed = deliveredBatch(size).run(...chunk, broadcastId, epoch).changes;
+      const changed = deliveredBatch(size).run(...chunk, broadcastId, epoch, first, last).changes;
       if (changed !== size) throw new BatchMismatch();
     }
   }
@@ -402,21 +439,32 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   /** What expired fresh leases still hold joins the claim index, where the claim below finds it. */
   function requeueExpiredFreshLeases(s: SqliteStatements, broadcastId: number, now: number): void {
     for (const lease of s.expiredFreshLeases.all(broadcastId, now)) {
-      s.requeueFreshLease.run(broadcastId, lease.first_seq, lease.last_seq, lease.epoch);
+      s.requeueFreshLease.run(
+        lease.epoch,
+        lease.expires_at,
+        lease.owner,
+        broadcastId,
+        lease.first_seq,
+        lease.last_seq,
+        lease.epoch,
+      );
       s.deleteFreshLease.run(broadcastId, lease.epoch);
     }
   }
 
   /**
    * Takes what waited in the claim index first (retries due, released recipients, expired
-   * leases), then fresh recipients from the broadcast's cursor, as one leased range.
+   * leases), then fresh recipients from the broadcast's cursor, as one range leased by its row in
+   * `broadcast_fresh_leases` alone: their own rows are not written until their outcomes are.
    */
   const claimTx = db.transaction((request: ClaimRequest): ClaimResult => {
     const s = prepared();
     const { broadcastId, owner } = request;
-    const epochRow = s.nextEpoch.get(broadcastId);
-    if (epochRow === undefined) return { epoch: 0, recipients: [], retryAt: null };
-    const epoch = epochRow.epoch_counter;
+    const start = s.claimStart.get(broadcastId);
+    if (start === undefined) return { epoch: 0, recipients: [], retryAt: null, status: null };
+    const epoch = start.epoch_counter + 1;
+    const status = start.status as BroadcastStatus;
+    let cursor = start.fresh_cursor;
     const now = request.now.getTime();
     const expiresAt = now + request.leaseMs;
     const limit = Math.max(0, Math.floor(request.limit));
@@ -436,24 +484,24 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       }
     }
     const wanted = limit - queued.length;
-    const fresh =
-      request.onlyFailed || wanted <= 0 ? [] : s.freshRows.all(broadcastId, epochRow.fresh_cursor, wanted);
+    const fresh = request.onlyFailed || wanted <= 0 ? [] : s.freshRows.all(broadcastId, cursor, wanted);
     if (fresh.length > 0) {
       const first = fresh[0]![0];
       const last = fresh[fresh.length - 1]![0];
-      s.leaseRange.run(epoch, owner, expiresAt, broadcastId, first, last);
-      s.insertFreshLease.run(broadcastId, epoch, first, last, expiresAt);
-      s.setFreshCursor.run(last + 1, broadcastId);
+      s.insertFreshLease.run(broadcastId, epoch, first, last, expiresAt, owner);
+      cursor = last + 1;
     }
+    s.moveCursor.run(epoch, cursor, broadcastId);
 
-    const rows = fresh.length === 0 ? queued : queued.length === 0 ? fresh : queued.concat(fresh);
-    if (rows.length > 0) {
-      rememberLease(broadcastId, epoch, rows);
-      return { epoch, recipients: rows.map((row) => claimedRecipient(broadcastId, row)), retryAt: null };
+    if (queued.length + fresh.length > 0) {
+      rememberLease(broadcastId, epoch, [...queued, ...fresh]);
+      const recipients = queued.map((row) => claimedRecipient(broadcastId, row));
+      for (const row of fresh) recipients.push(freshRecipient(broadcastId, row));
+      return { epoch, recipients, retryAt: null, status };
     }
     const nextDue = request.onlyFailed ? s.nextDueOnlyFailed : s.nextDue;
     const due = nextDue.get(broadcastId, now, broadcastId, now, broadcastId)?.at ?? null;
-    return { epoch, recipients: [], retryAt: due === null ? null : new Date(Math.max(due, now)) };
+    return { epoch, recipients: [], retryAt: due === null ? null : new Date(Math.max(due, now)), status };
   });
 
   const recordTx = db.transaction(
@@ -462,6 +510,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const { broadcastId, epoch, outcomes } = request;
       if (s.statusOf.get(broadcastId) === undefined) return { type: "not_found" };
       const effect = batchEffect(outcomes, request.now);
+      const range = s.freshRange.get(broadcastId, epoch);
+      /** The epoch's fresh range, or an empty one: what `HELD_BY` reads after the epoch. */
+      const first = range?.first_seq ?? 1;
+      const last = range?.last_seq ?? 0;
       const positions = batched ? leasedPositions.get(leaseKey(broadcastId, epoch)) : undefined;
       /** Delivered outcomes at a known position, as (position, attempts, message id) triples. */
       const deliveredValues: unknown[] = [];
@@ -471,7 +523,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         const key = effect.keys[i]!;
         if (outcome.type !== "released" && outcome.chatId !== undefined) {
           const chat = splitChatId(outcome.chatId);
-          s.moveChat.run(chat.chatId, chat.chatUsername, broadcastId, key, epoch);
+          s.moveChat.run(chat.chatId, chat.chatUsername, broadcastId, key, epoch, first, last);
         }
         let changes: number;
         switch (outcome.type) {
@@ -487,6 +539,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
               broadcastId,
               key,
               epoch,
+              first,
+              last,
             ).changes;
             break;
           }
@@ -498,6 +552,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
               broadcastId,
               key,
               epoch,
+              first,
+              last,
             ).changes;
             break;
           case "retry": {
@@ -511,17 +567,21 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
               broadcastId,
               key,
               epoch,
+              first,
+              last,
             ).changes;
             break;
           }
           case "released":
-            changes = s.recordReleased.run(broadcastId, key, epoch).changes;
+            changes = s.recordReleased.run(broadcastId, key, epoch, first, last).changes;
             break;
         }
         if (changes !== 1) lost.push(outcome.recipientId);
       }
       if (lost.length > 0) throw new LeaseLost(lost);
-      if (deliveredValues.length > 0) recordDeliveredByPosition(broadcastId, epoch, deliveredValues);
+      if (deliveredValues.length > 0) {
+        recordDeliveredByPosition(broadcastId, epoch, first, last, deliveredValues);
+      }
       if (effect.logEntries.length > 0) {
         const current = s.errorsOf.get(broadcastId)!;
         const limit = effectiveLogLimit(request.errorLogLimit, logCap);
@@ -546,10 +606,15 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const s = prepared();
     const { broadcastId, epoch } = request;
     const until = request.now.getTime() + request.leaseMs;
-    const lost = request.recipientIds.filter(
-      (recipientId) => s.renewLease.run(until, broadcastId, encodeId(recipientId), epoch).changes !== 1,
-    );
-    s.renewFreshLease.run(until, broadcastId, epoch);
+    const range = s.renewFreshLease.get(until, broadcastId, epoch);
+    const lost = request.recipientIds.filter((recipientId) => {
+      const key = encodeId(recipientId);
+      if (s.renewLease.run(until, broadcastId, key, epoch).changes === 1) return false;
+      return (
+        range === undefined ||
+        s.heldByRange.get(broadcastId, key, range.first_seq, range.last_seq) === undefined
+      );
+    });
     return { lost };
   });
 
@@ -684,18 +749,19 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
       return exclusive(() => {
         try {
+          let result: RecordOutcomesResult;
           try {
-            return recordTx.immediate(request, true);
+            result = recordTx.immediate(request, true);
           } catch (error) {
             // Some row of the batch is no longer held: redo it row by row to learn which.
-            if (error instanceof BatchMismatch) return recordTx.immediate(request, false);
-            throw error;
+            if (!(error instanceof BatchMismatch)) throw error;
+            result = recordTx.immediate(request, false);
           }
+          if (result.type === "recorded") forgetPositions(request);
+          return result;
         } catch (error) {
           if (error instanceof LeaseLost) return { type: "lease_lost", recipientIds: error.recipientIds };
           throw error;
-        } finally {
-          leasedPositions.delete(leaseKey(request.broadcastId, request.epoch));
         }
       });
     },

@@ -69,6 +69,25 @@ export function outgoing(
     : { chatId, text, parseMode, idempotencyKey: key, broadcastId, recipientId };
 }
 
+/**
+ * Under at-most-once, a recipient taken over from an expired lease may have been sent by the
+ * worker that held it: it is never sent again.
+ */
+export function mustNotResend(ctx: DeliveryContext, recipient: ClaimedRecipient): boolean {
+  return recipient.takenOver && ctx.guarantee === "at-most-once";
+}
+
+/** The outcome of a recipient that may have been sent already and must not be sent again. */
+export function deliveryUnknown(recipient: ClaimedRecipient): RecipientOutcome {
+  return {
+    type: "failed",
+    recipientId: recipient.recipientId,
+    attempts: recipient.attempts + 1,
+    error: DELIVERY_UNKNOWN,
+    kind: "permanent",
+  };
+}
+
 /** What to send this recipient, or the outcome that makes sending pointless. */
 export function prepare(
   ctx: DeliveryContext,
@@ -76,15 +95,7 @@ export function prepare(
   recipient: ClaimedRecipient,
 ): string | RecipientOutcome {
   const { recipientId, attempts } = recipient;
-  if (recipient.takenOver && ctx.guarantee === "at-most-once") {
-    return {
-      type: "failed",
-      recipientId,
-      attempts: attempts + 1,
-      error: DELIVERY_UNKNOWN,
-      kind: "permanent",
-    };
-  }
+  if (mustNotResend(ctx, recipient)) return deliveryUnknown(recipient);
   const text = batch.template
     ? renderParsedTemplate(batch.template, recipient.variables, batch.parseMode)
     : batch.text;

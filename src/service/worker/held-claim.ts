@@ -8,31 +8,46 @@ import type { ClaimedRecipient } from "../../ports/store.js";
  * its own epoch (fencing token).
  */
 export class HeldClaim {
-  /** Index of the next recipient to start. */
+  /** Index in `toSend` of the next recipient to start. */
   private cursor = 0;
+  /** The recipients to hand out, in claim order: those settled at claim time are not among them. */
+  private readonly toSend: readonly ClaimedRecipient[];
   /** Settled outcomes waiting for the next write. */
-  private settled: RecipientOutcome[] = [];
+  private settled: RecipientOutcome[];
   /** Recipients whose outcome is stored. */
   private readonly written = new Set<RecipientId>();
   /** Recipients another worker took over: never started again, never written. */
   private readonly lost = new Set<RecipientId>();
 
+  /**
+   * `settledAtClaim`: outcomes decided without sending (a takeover under at-most-once); those
+   * recipients are never handed out, so a stopping run writes their outcome instead of releasing them.
+   */
   constructor(
     readonly epoch: number,
     readonly recipients: readonly ClaimedRecipient[],
-  ) {}
+    settledAtClaim: readonly RecipientOutcome[] = [],
+  ) {
+    this.settled = [...settledAtClaim];
+    if (settledAtClaim.length === 0) {
+      this.toSend = recipients;
+    } else {
+      const decided = new Set(settledAtClaim.map((outcome) => outcome.recipientId));
+      this.toSend = recipients.filter((recipient) => !decided.has(recipient.recipientId));
+    }
+  }
 
   /** The next recipient to send to, in claim order, skipping lost ones; `undefined` when none is left. */
   take(): ClaimedRecipient | undefined {
-    while (this.cursor < this.recipients.length) {
-      const recipient = this.recipients[this.cursor++]!;
+    while (this.cursor < this.toSend.length) {
+      const recipient = this.toSend[this.cursor++]!;
       if (this.lost.size === 0 || !this.lost.has(recipient.recipientId)) return recipient;
     }
     return undefined;
   }
 
   get unstarted(): number {
-    return this.recipients.length - this.cursor;
+    return this.toSend.length - this.cursor;
   }
 
   settle(outcome: RecipientOutcome): void {

@@ -18,6 +18,8 @@ import {
   type ContentRefusal,
   type DeliveryContext,
   deliverOne,
+  deliveryUnknown,
+  mustNotResend,
   unexpectedFailure,
 } from "./deliver.js";
 import { HeldClaim } from "./held-claim.js";
@@ -279,14 +281,41 @@ export class SendRun {
       return;
     }
     // A cancel or pause stored between the last status read and the claim must stop this claim
-    // too: only recipients claimed while the broadcast was still sending are sent.
-    const recheck = await adapterCall(deps.logger, "getBroadcast", () =>
-      deps.store.getBroadcast(broadcastId),
+    // too: only recipients claimed while the broadcast was still sending are sent. A store that
+    // answers the status with the claim spares the read.
+    const status = claimed.value.status !== undefined ? claimed.value.status : await this.readStatus();
+    if (status !== "sending" && status !== undefined) this.stop({ type: "not_sending", status });
+    this.hold(epoch, recipients);
+  }
+
+  /**
+   * Under at-most-once, recipients taken over are settled as "delivery unknown" here and never
+   * handed out: released unsent by a stopping run, they would lose their takeover mark, and a
+   * later run would send them again.
+   */
+  private hold(epoch: number, recipients: readonly ClaimedRecipient[]): void {
+    const settledAtClaim: RecipientOutcome[] = [];
+    for (const recipient of recipients) {
+      if (!mustNotResend(this.delivery, recipient)) continue;
+      const outcome = deliveryUnknown(recipient);
+      settledAtClaim.push(outcome);
+      this.deps.telemetry.sendSettled(settledInfo(this.job.broadcastId, outcome, 0));
+    }
+    this.claims.push(new HeldClaim(epoch, recipients, settledAtClaim));
+    for (let i = 0; i < settledAtClaim.length; i += 1) this.settled();
+  }
+
+  /** The broadcast's status now (`null`: gone); `undefined` when the read failed, and the run stops. */
+  private async readStatus(): Promise<BroadcastStatus | null | undefined> {
+    const { deps } = this;
+    const read = await adapterCall(deps.logger, "getBroadcast", () =>
+      deps.store.getBroadcast(this.job.broadcastId),
     );
-    if (recheck.isErr()) this.stop({ type: "storage", error: recheck.error });
-    else if (recheck.value?.status !== "sending")
-      this.stop({ type: "not_sending", status: recheck.value?.status ?? null });
-    this.claims.push(new HeldClaim(epoch, recipients));
+    if (read.isErr()) {
+      this.stop({ type: "storage", error: read.error });
+      return undefined;
+    }
+    return read.value?.status ?? null;
   }
 
   // --- writes ------------------------------------------------------------------------------

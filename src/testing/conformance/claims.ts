@@ -177,6 +177,18 @@ export function describeClaims(ctx: StoreContext): void {
       expect(ids(expired.recipients)).toEqual([1]);
     });
 
+    it("answers, when it answers a status at all, the broadcast's status as the claim found it", async () => {
+      const b = await sendingBroadcast(ctx.store, numbered(3));
+      const sending = await ctx.store.claimRecipients(claimRequest(b.id, { limit: 1 }));
+      await ctx.store.updateBroadcast(b.id, "sending", { status: "cancelled", completedAt: T0 });
+      const cancelled = await ctx.store.claimRecipients(claimRequest(b.id, { limit: 1 }));
+      const missing = await ctx.store.claimRecipients(claimRequest(b.id + 1000));
+      if (sending.status !== undefined) {
+        expect([sending.status, cancelled.status, missing.status]).toEqual(["sending", "cancelled", null]);
+      }
+      expect(missing).toMatchObject({ recipients: [], retryAt: null });
+    });
+
     it("claims nothing from a broadcast whose recipients are all done", async () => {
       const b = await sendingBroadcast(ctx.store, numbered(2));
       await processAll(ctx.store, b.id, (r) => (r.recipientId === 1 ? delivered(1) : failed(2)));

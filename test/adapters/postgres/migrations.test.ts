@@ -155,6 +155,82 @@ describe("PostgreSQL migrations", () => {
     expect(taken.recipients).toEqual([expect.objectContaining({ recipientId: 2, takenOver: true })]);
   });
 
+  it("carry a schema of version 3 forward: counters, versions and a fresh range's lease kept", async () => {
+    const schema = schemaForTest();
+    const tables = tableNames(schema);
+    const client = await testPool().connect();
+    try {
+      await client.query(`CREATE SCHEMA "${schema}"`);
+      await client.query(`CREATE TABLE ${tables.migrations}
+        (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+      for (const migration of POSTGRES_MIGRATIONS.filter((m) => m.version <= 3)) {
+        await migration.up(client, tables);
+        await client.query(`INSERT INTO ${tables.migrations} (version, name) VALUES ($1, $2)`, [
+          migration.version,
+          migration.name,
+        ]);
+      }
+    } finally {
+      client.release();
+    }
+    // As version 3 left a broadcast mid-send: one recipient sent, a fresh range (epoch 2) leased
+    // to a worker with the lease also written on its rows, one recipient never handed out.
+    await testPool().query(
+      `INSERT INTO ${tables.broadcasts}
+         (message, status, created_at, recipient_count, sent_count, failed_count, version, epoch_counter, fresh_cursor)
+       VALUES ('v3', 'sending', now(), 4, 1, 0, 5, 2, 3)`,
+    );
+    await testPool().query(
+      `INSERT INTO ${tables.recipients}
+         (broadcast_id, seq, recipient_id, chat_id, state, attempts, message_id, fresh, lease_owner, lease_epoch, lease_expires_at)
+       VALUES (1, 0, '1', 11, 'sent', 1, '500', true, NULL, NULL, NULL),
+              (1, 1, '2', 12, 'pending', 0, NULL, true, 'old-worker', 2, $1),
+              (1, 2, '3', 13, 'pending', 0, NULL, true, 'old-worker', 2, $1),
+              (1, 3, '4', 14, 'pending', 0, NULL, true, NULL, NULL, NULL)`,
+      [new Date(5000)],
+    );
+    await testPool().query(
+      `INSERT INTO ${tables.freshLeases} (broadcast_id, epoch, first_seq, last_seq, expires_at)
+       VALUES (1, 2, 1, 2, $1)`,
+      [new Date(5000)],
+    );
+
+    const store = createPostgresStore({ pool: testPool(), schema });
+    expect(await store.migrate()).toEqual([4]);
+    expect(await store.getBroadcast(1)).toMatchObject({
+      totalRecipients: 4,
+      sentCount: 1,
+      failedCount: 0,
+      version: 5,
+    });
+    // The old worker still holds its range: it records one recipient and renews the other.
+    const recorded = await store.recordOutcomes({
+      broadcastId: 1,
+      epoch: 2,
+      outcomes: [{ type: "delivered", recipientId: 2, attempts: 1, messageId: 501 }],
+      now: new Date(1000),
+      errorLogLimit: 10,
+    });
+    expect(recorded).toMatchObject({ type: "recorded", broadcast: { sentCount: 2, version: 6 } });
+    expect(
+      await store.renewLease({
+        broadcastId: 1,
+        epoch: 2,
+        recipientIds: [3],
+        now: new Date(1000),
+        leaseMs: 1000,
+      }),
+    ).toEqual({ lost: [] });
+    const claim = (now: number) =>
+      store.claimRecipients(claimRequest(1, { owner: "new-worker", now: new Date(now), leaseMs: 60_000 }));
+    const first = await claim(2000);
+    expect(first.recipients).toEqual([expect.objectContaining({ recipientId: 4, takenOver: false })]);
+    expect(first.epoch).toBeGreaterThan(2);
+    expect(await claim(4999)).toMatchObject({ recipients: [], retryAt: new Date(5000) });
+    const taken = await claim(5000);
+    expect(taken.recipients).toEqual([expect.objectContaining({ recipientId: 3, takenOver: true })]);
+  });
+
   it("run on first use by default, and never with migrate: false until migrate() is called", async () => {
     const schema = schemaForTest();
     const store = createPostgresStore({ pool: testPool(), schema, migrate: false });
@@ -166,6 +242,7 @@ describe("PostgreSQL migrations", () => {
     const other = schemaForTest();
     expect(await createPostgresStore({ pool: testPool(), schema: other }).getBroadcast(1)).toBeNull();
     expect(await tablesIn(other)).toEqual([
+      "broadcast_counters",
       "broadcast_fresh_leases",
       "broadcast_recipients",
       "broadcast_webhook_deliveries",

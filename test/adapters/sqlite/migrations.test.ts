@@ -207,6 +207,57 @@ describe("SQLite migrations", () => {
     expect(taken.epoch).toBeGreaterThan(1);
   });
 
+  it("carry a database of version 3 forward: counters, version and a fresh range's lease kept", async () => {
+    const db = atVersion(3);
+    // As version 3 left a broadcast mid-send: one recipient sent, a fresh range (epoch 2) leased
+    // to a worker with the lease also written on its rows, one recipient never handed out.
+    db.prepare(
+      `INSERT INTO broadcasts (message, status, created_at, recipient_count, sent_count, version, epoch_counter, fresh_cursor)
+       VALUES ('v3', 'sending', 0, 4, 1, 5, 2, 3)`,
+    ).run();
+    db.prepare(
+      `INSERT INTO broadcast_recipients
+         (broadcast_id, seq, recipient_id, chat_id, state, attempts, message_id, fresh, lease_owner, lease_epoch, lease_expires_at)
+       VALUES (1, 0, '1', 11, 'sent', 1, '500', 1, NULL, NULL, NULL),
+              (1, 1, '2', 12, 'pending', 0, NULL, 1, 'old-worker', 2, 5000),
+              (1, 2, '3', 13, 'pending', 0, NULL, 1, 'old-worker', 2, 5000),
+              (1, 3, '4', 14, 'pending', 0, NULL, 1, NULL, NULL, NULL)`,
+    ).run();
+    db.prepare(
+      "INSERT INTO broadcast_fresh_leases (broadcast_id, epoch, first_seq, last_seq, expires_at) VALUES (1, 2, 1, 2, 5000)",
+    ).run();
+
+    const store = createSqliteStore({ db });
+    expect(await store.migrate()).toEqual([4]);
+    expect(await store.getBroadcast(1)).toMatchObject({ totalRecipients: 4, sentCount: 1, version: 5 });
+    // The old worker still holds its range: it records one recipient and renews the other.
+    const recorded = await store.recordOutcomes({
+      broadcastId: 1,
+      epoch: 2,
+      outcomes: [{ type: "delivered", recipientId: 2, attempts: 1, messageId: 501 }],
+      now: new Date(1000),
+      errorLogLimit: 10,
+    });
+    expect(recorded).toMatchObject({ type: "recorded", broadcast: { sentCount: 2, version: 6 } });
+    expect(
+      await store.renewLease({
+        broadcastId: 1,
+        epoch: 2,
+        recipientIds: [3],
+        now: new Date(1000),
+        leaseMs: 1000,
+      }),
+    ).toEqual({ lost: [] });
+    const claim = (now: number) =>
+      store.claimRecipients(claimRequest(1, { owner: "new-worker", now: new Date(now), leaseMs: 60_000 }));
+    const first = await claim(2000);
+    expect(first.recipients).toEqual([expect.objectContaining({ recipientId: 4, takenOver: false })]);
+    expect(first.epoch).toBeGreaterThan(2);
+    expect(await claim(4999)).toMatchObject({ recipients: [], retryAt: new Date(5000) });
+    const taken = await claim(5000);
+    expect(taken.recipients).toEqual([expect.objectContaining({ recipientId: 3, takenOver: true })]);
+  });
+
   it("run on first use by default, and never with migrate: false until migrate() is called", async () => {
     const db = new Database(":memory:");
     const store = createSqliteStore({ db, migrate: false });
