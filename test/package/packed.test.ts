@@ -83,7 +83,7 @@ beforeAll(async () => {
     [
       "install",
       join(work, filename),
-      "--offline",
+      "--prefer-offline",
       "--ignore-scripts",
       "--no-audit",
       "--no-fund",
