@@ -65,22 +65,15 @@ export function createOpenTelemetry(options: OpenTelemetryOptions = {}): Telemet
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
 
-  const delivered = meter.createCounter(METRICS.delivered, {
-    description: "Messages the platform accepted.",
-    unit: "{message}",
-  });
-  const failed = meter.createCounter(METRICS.failed, {
-    description: "Messages that failed for good, by failure kind and reason.",
-    unit: "{message}",
-  });
-  const retried = meter.createCounter(METRICS.retried, {
-    description: "Sends that failed transiently and wait for a later attempt.",
-    unit: "{message}",
-  });
-  const released = meter.createCounter(METRICS.released, {
-    description: "Claimed recipients left pending unsent (the run stopped, or the message was refused).",
-    unit: "{message}",
-  });
+  const messages = (name: string, description: string) =>
+    meter.createCounter(name, { description, unit: "{message}" });
+  const delivered = messages(METRICS.delivered, "Messages the platform accepted.");
+  const failed = messages(METRICS.failed, "Messages that failed for good, by failure kind and reason.");
+  const retried = messages(METRICS.retried, "Sends that failed transiently and wait for a later attempt.");
+  const released = messages(
+    METRICS.released,
+    "Claimed recipients left pending unsent (the run stopped, or the message was refused).",
+  );
   const inFlight = meter.createUpDownCounter(METRICS.inFlight, {
     description: "Sends handed to the sender and not answered yet.",
     unit: "{message}",
