@@ -528,10 +528,13 @@ export class SendRun {
     const { deps } = this;
     const { broadcastId } = this.job;
     for (const claim of [...this.claims]) {
-      const recipientIds = claim.unwritten();
-      if (recipientIds.length === 0) continue;
-      const renewed = await this.serialized(() =>
-        adapterCall(deps.logger, "renewLease", () =>
+      if (claim.unwritten().length === 0) continue;
+      // Read inside the serialized turn: a flush ahead of it may write some of these recipients,
+      // and renewing a written recipient reports it lost.
+      const renewed = await this.serialized(async () => {
+        const recipientIds = claim.unwritten();
+        if (recipientIds.length === 0) return null;
+        return adapterCall(deps.logger, "renewLease", () =>
           deps.store.renewLease({
             broadcastId,
             epoch: claim.epoch,
@@ -539,9 +542,9 @@ export class SendRun {
             now: deps.clock.now(),
             leaseMs: settings.leaseMs,
           }),
-        ),
-      );
-      if (renewed.isOk() && renewed.value.lost.length > 0) {
+        );
+      });
+      if (renewed?.isOk() && renewed.value.lost.length > 0) {
         deps.logger.warn(
           { broadcastId, epoch: claim.epoch, recipientIds: renewed.value.lost },
           "lease lost before renewal; another worker owns these recipients now",
