@@ -15,6 +15,8 @@ export interface TallyInput {
   readonly chats: ReadonlyMap<number, number>;
   readonly journals: ReadonlyMap<number, readonly JournalEntry[]>;
   readonly rows: readonly FinalRow[];
+  /** Journals (worker numbers) of the processes harmed: SIGKILLed, SIGSTOPped, or cut off from PostgreSQL. */
+  readonly harmed: ReadonlySet<number>;
   /** When `cancel` answered (wall clock, as the journals' `A` lines), for a cancelled trial. */
   readonly cancelReturnedAt: number | null;
 }
@@ -40,6 +42,8 @@ export interface Tally {
   readonly duplicates: number;
   /** Attempts a process made but never saw stored (no `W` line after it in that process's journal). */
   readonly unrecorded: number;
+  /** Of `unrecorded`, those of harmed processes: what duplicates must stay within. */
+  readonly unrecordedByHarmed: number;
   /**
    * Duplicates no unrecorded attempt accounts for: a recipient attempted k times must have at
    * least k - 1 attempts whose process never saw them stored, or a stored outcome was resent.
@@ -55,7 +59,8 @@ export function computeTally(input: TallyInput): Tally {
   let attempts = 0;
   let unexpected = 0;
   let afterCancel = 0;
-  for (const entries of input.journals.values()) {
+  let unrecordedByHarmed = 0;
+  for (const [worker, entries] of input.journals) {
     // Per process: attempts minus the outcomes it saw stored, per recipient.
     const mine = new Map<number, number>();
     for (const entry of entries) {
@@ -70,7 +75,9 @@ export function computeTally(input: TallyInput): Tally {
       }
     }
     for (const [recipientId, left] of mine) {
-      if (left > 0) unrecordedOf.set(recipientId, (unrecordedOf.get(recipientId) ?? 0) + left);
+      if (left <= 0) continue;
+      unrecordedOf.set(recipientId, (unrecordedOf.get(recipientId) ?? 0) + left);
+      if (input.harmed.has(worker)) unrecordedByHarmed += left;
     }
   }
   let duplicates = 0;
@@ -113,6 +120,7 @@ export function computeTally(input: TallyInput): Tally {
     unexpected,
     duplicates,
     unrecorded,
+    unrecordedByHarmed,
     unexplained,
     afterCancel,
   };

@@ -54,6 +54,8 @@ export interface TrialReport {
     readonly kills: number;
     readonly stops: number;
     readonly terminatedBackends: number;
+    /** Of those, the ones in the middle of a statement. */
+    readonly terminatedMidQuery: number;
     readonly redisRestarts: number;
   };
   readonly wallMs: number;
@@ -99,14 +101,17 @@ function planHarm(settings: TrialSettings, random: () => number): Harm[] {
 }
 
 /**
- * Sends that may start after `cancel` answered. `cancel` answers once no recipient is under a live
- * lease. A run that holds a live lease renews it and reads the status every `statusPollMs`, so it
- * has stopped starting sends (and released what it held) before that; a claim made after the cancel
- * answers the cancelled status and sends nothing. What is left is a run whose leases expired under
- * it without it noticing: the SIGSTOPped process. When it wakes, each of its lanes settles the send
- * it had in flight and may take one more recipient before its status read (or its renewal, which
- * finds the leases lost) stops it. A process runs at most `parallelism` send jobs of the broadcast,
- * and a stalled job re-queued elsewhere may run twice: lanes × jobs × 2.
+ * Sends that may start after `cancel` answered: the sends in flight, lanes × send jobs.
+ *
+ * `cancel` answers once no recipient is under a live lease. A run holding a live lease renews it
+ * and reads the status every `statusPollMs`, so before that it has stopped starting sends and
+ * released what it held; a claim made after the cancel answers the cancelled status and sends
+ * nothing; a run whose lease lapsed under it (the SIGSTOPped process, waking up) starts nothing
+ * before it has renewed what it still holds and read the status again. What is left is a send that
+ * passed its lane's lease check just before the cancel's last look and journals its attempt just
+ * after: at most one per lane. Each of the `workers` send jobs (parallelism) runs `concurrency`
+ * lanes, and a stalled job put back by BullMQ may run twice for a while (the stale run and the
+ * re-queued one): lanes × jobs × 2.
  */
 export function afterCancelBound(settings: TrialSettings): number {
   return settings.concurrency * settings.workers * 2;
@@ -239,7 +244,8 @@ export async function runTrial(settings: TrialSettings): Promise<TrialReport> {
 
     (await service.start(broadcastId, { parallelism: settings.workers }))._unsafeUnwrap();
 
-    const harm = { kills: 0, stops: 0, terminatedBackends: 0, redisRestarts: 0 };
+    const harm = { kills: 0, stops: 0, terminatedBackends: 0, terminatedMidQuery: 0, redisRestarts: 0 };
+    const harmed = new Set<number>();
     const running = new Set<Promise<void>>();
     const failures: unknown[] = [];
     let stopped: number | null = null;
@@ -253,6 +259,7 @@ export async function runTrial(settings: TrialSettings): Promise<TrialReport> {
           const n = pick(victims);
           const victim = live.get(n)!;
           live.delete(n);
+          harmed.add(n);
           await killWorker(victim);
           harm.kills += 1;
           const replacement = spawnOne();
@@ -266,6 +273,7 @@ export async function runTrial(settings: TrialSettings): Promise<TrialReport> {
           const n = pick([...live.keys()]);
           const victim = live.get(n)!;
           stopped = n;
+          harmed.add(n);
           victim.child.kill("SIGSTOP");
           harm.stops += 1;
           await sleep(step.holdMs);
@@ -279,12 +287,23 @@ export async function runTrial(settings: TrialSettings): Promise<TrialReport> {
           return;
         case "terminate": {
           const n = pick([...live.keys()]);
-          const terminated = await testPool().query<{ n: number }>(
-            "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1",
-            [appName(n)],
-          );
-          harm.terminatedBackends += terminated.rows[0]?.n ?? 0;
-          return;
+          harmed.add(n);
+          // Mid-call: the worker's backends are watched until one runs a statement (a claim, a
+          // write, a renewal), then those are terminated; after a second, whatever it has.
+          const watchUntil = Date.now() + 1000;
+          for (;;) {
+            const midQuery = Date.now() < watchUntil;
+            const terminated = await testPool().query<{ n: number }>(
+              `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+               WHERE application_name = $1 AND ($2::boolean = false OR state = 'active')`,
+              [appName(n), midQuery],
+            );
+            const count = terminated.rows[0]?.n ?? 0;
+            if (count === 0 && midQuery) continue;
+            harm.terminatedBackends += count;
+            if (midQuery) harm.terminatedMidQuery += count;
+            return;
+          }
         }
         case "cancel":
           (await service.cancel(broadcastId))._unsafeUnwrap();
@@ -346,6 +365,7 @@ export async function runTrial(settings: TrialSettings): Promise<TrialReport> {
       chats,
       journals: readJournals(journals),
       rows,
+      harmed,
       cancelReturnedAt,
     });
     const final = (await service.get(broadcastId))._unsafeUnwrap();
@@ -388,10 +408,10 @@ export function describeTrial(report: TrialReport): string {
   return (
     `crash seed=${s.seed} ${variant}: total ${t.total} attempts ${t.attempts} | sent ${t.sent} failed ${t.failed} ` +
     `(unknown ${t.unknown}) pending ${t.pending} | lost ${t.lost} unexpected ${t.unexpected} ` +
-    `duplicates ${t.duplicates} (unrecorded ${t.unrecorded}, unexplained ${t.unexplained})` +
+    `duplicates ${t.duplicates} (unrecorded ${t.unrecorded}, by harmed ${t.unrecordedByHarmed}, unexplained ${t.unexplained})` +
     (s.cancel ? ` after-cancel ${t.afterCancel}/${report.afterCancelBound}` : "") +
     ` | status ${report.finalStatus} (expected ${report.expectedStatus}) samples ${report.samples} ` +
     `violations ${report.sampleViolations.length} | kills ${h.kills} stops ${h.stops} ` +
-    `backends ${h.terminatedBackends} redis-restarts ${h.redisRestarts} | ${(report.wallMs / 1000).toFixed(1)} s`
+    `backends ${h.terminatedBackends} (${h.terminatedMidQuery} mid-query) redis-restarts ${h.redisRestarts} | ${(report.wallMs / 1000).toFixed(1)} s`
   );
 }
