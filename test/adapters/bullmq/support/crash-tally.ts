@@ -49,6 +49,9 @@ export interface Tally {
    * least k - 1 attempts whose process never saw them stored, or a stored outcome was resent.
    */
   readonly unexplained: number;
+  /** Recipients whose stale write (`lease_lost`) or renewal the store refused to a process. */
+  readonly refusedWrites: number;
+  readonly refusedRenewals: number;
   /** Attempts journaled after `cancel` answered (0 when not cancelled). */
   readonly afterCancel: number;
 }
@@ -60,6 +63,8 @@ export function computeTally(input: TallyInput): Tally {
   let unexpected = 0;
   let afterCancel = 0;
   let unrecordedByHarmed = 0;
+  let refusedWrites = 0;
+  let refusedRenewals = 0;
   for (const [worker, entries] of input.journals) {
     // Per process: attempts minus the outcomes it saw stored, per recipient.
     const mine = new Map<number, number>();
@@ -72,6 +77,9 @@ export function computeTally(input: TallyInput): Tally {
         mine.set(entry.recipientId, (mine.get(entry.recipientId) ?? 0) + 1);
       } else if (entry.type === "recorded") {
         mine.set(entry.recipientId, (mine.get(entry.recipientId) ?? 0) - 1);
+      } else if (entry.type === "lease_lost") {
+        if (entry.at === "write") refusedWrites += 1;
+        else refusedRenewals += 1;
       }
     }
     for (const [recipientId, left] of mine) {
@@ -122,6 +130,8 @@ export function computeTally(input: TallyInput): Tally {
     unrecorded,
     unrecordedByHarmed,
     unexplained,
+    refusedWrites,
+    refusedRenewals,
     afterCancel,
   };
 }

@@ -409,6 +409,7 @@ export function describeTrial(report: TrialReport): string {
     `crash seed=${s.seed} ${variant}: total ${t.total} attempts ${t.attempts} | sent ${t.sent} failed ${t.failed} ` +
     `(unknown ${t.unknown}) pending ${t.pending} | lost ${t.lost} unexpected ${t.unexpected} ` +
     `duplicates ${t.duplicates} (unrecorded ${t.unrecorded}, by harmed ${t.unrecordedByHarmed}, unexplained ${t.unexplained})` +
+    ` | stale refused: writes ${t.refusedWrites} renewals ${t.refusedRenewals}` +
     (s.cancel ? ` after-cancel ${t.afterCancel}/${report.afterCancelBound}` : "") +
     ` | status ${report.finalStatus} (expected ${report.expectedStatus}) samples ${report.samples} ` +
     `violations ${report.sampleViolations.length} | kills ${h.kills} stops ${h.stops} ` +
