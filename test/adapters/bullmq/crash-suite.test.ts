@@ -10,13 +10,17 @@ import { describeTrial, runTrial, type TrialSettings } from "./support/crash-tri
  * at-most-once), a cancel stops sends within the lanes in flight, the counters match the rows at
  * every sample, and the broadcast reaches its final status by itself.
  *
- * `npm test` runs one seed per variant; `npm run test:soak` (BROADCASTKIT_SOAK=1) runs ten.
- * BROADCASTKIT_CRASH_SEED replays a seed (the first of the soak's run of seeds).
+ * `npm test` runs one seed per variant; `npm run test:soak` (BROADCASTKIT_SOAK=1) runs ten from a
+ * seed of the moment (BROADCASTKIT_CRASH_SEEDS sets how many). A failure names its seed:
+ * BROADCASTKIT_CRASH_SEED=<seed> replays it in every variant (add `-t at-most-once` for one).
  */
 
 const SOAK = process.env.BROADCASTKIT_SOAK === "1";
-const SEEDS = SOAK ? 10 : 1;
-const FIRST_SEED = Number(process.env.BROADCASTKIT_CRASH_SEED ?? (SOAK ? Date.now() % 1_000_000 : 1));
+const REPLAY = process.env.BROADCASTKIT_CRASH_SEED;
+const SEEDS = REPLAY !== undefined ? 1 : Number(process.env.BROADCASTKIT_CRASH_SEEDS ?? (SOAK ? 10 : 1));
+const FIRST_SEED = SOAK ? Date.now() % 1_000_000 : 1;
+const seedOf = (variant: number, i: number) =>
+  REPLAY !== undefined ? Number(REPLAY) : FIRST_SEED + variant * 1000 + i;
 
 const VARIANTS = [
   { guarantee: "at-least-once", cancel: false },
@@ -40,7 +44,7 @@ const settingsFor = (seed: number, variant: (typeof VARIANTS)[number]): TrialSet
 describe("crash suite: processes killed, stopped, cut off from PostgreSQL and Redis mid-broadcast", () => {
   VARIANTS.forEach((variant, v) => {
     for (let i = 0; i < SEEDS; i++) {
-      const seed = FIRST_SEED + v * 1000 + i;
+      const seed = seedOf(v, i);
       const name = `${variant.guarantee}${variant.cancel ? ", cancelled midway" : ""}, seed ${seed}`;
       it(name, { timeout: 180_000 }, async () => {
         const report = await runTrial(settingsFor(seed, variant)).catch((error: unknown) => {
