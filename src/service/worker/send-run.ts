@@ -65,7 +65,8 @@ interface Exhaustion {
  * order), send, and settle its outcome; the next claim is taken while fewer than
  * max(`concurrency`, `batchSize` / 2) recipients are left unstarted, so the lanes never wait for
  * the store. Settled outcomes are written per claim
- * when `batchSize` have settled or `flushIntervalMs` has passed. Claims are renewed while held.
+ * when `batchSize` have settled or `flushIntervalMs` has passed. Claims are renewed while held; one
+ * whose lease lapsed under the run (a stalled process) hands out nobody until the store renewed it.
  * A stored cancel or pause (seen through the process's signals at once, or the status read every
  * `statusPollMs`) stops new sends at once: sends waiting for their turn give up, those in flight
  * settle and are written, unstarted recipients are released.

@@ -406,7 +406,7 @@ export function describeTrial(report: TrialReport): string {
   const { settings: s, tally: t, harm: h } = report;
   const variant = `${s.guarantee}${s.cancel ? "+cancel" : ""}`;
   return (
-    `crash seed=${s.seed} ${variant}: total ${t.total} attempts ${t.attempts} | sent ${t.sent} failed ${t.failed} ` +
+    `crash seed=${s.seed} ${variant} (batch ${s.batchSize}, lease ${s.leaseMs} ms): total ${t.total} attempts ${t.attempts} | sent ${t.sent} failed ${t.failed} ` +
     `(unknown ${t.unknown}) pending ${t.pending} | lost ${t.lost} unexpected ${t.unexpected} ` +
     `duplicates ${t.duplicates} (unrecorded ${t.unrecorded}, by harmed ${t.unrecordedByHarmed}, unexplained ${t.unexplained})` +
     ` | stale refused: writes ${t.refusedWrites} renewals ${t.refusedRenewals}` +
