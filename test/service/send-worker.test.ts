@@ -1,4 +1,10 @@
-import { DELIVERY_UNKNOWN, idempotencyKey, type SendResult } from "broadcastkit";
+import {
+  createBroadcastService,
+  createSendWorker,
+  DELIVERY_UNKNOWN,
+  idempotencyKey,
+  type SendResult,
+} from "broadcastkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { storeFactories } from "../support/stores.js";
 import { MINUTE, makeWorld, SECOND, START, type World } from "./support/world.js";
@@ -521,6 +527,58 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
       expect(fast).toMatchObject({ value: { stoppedBecause: "finished", delivered: 2 } });
       expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 2 });
       expect(w.logs.some((log) => log.level === "warn" && /lease lost/.test(log.message ?? ""))).toBe(true);
+    });
+
+    it("a late worker starts no send on a lease that expired under it: recipients taken over meanwhile are sent by their new holder only", async () => {
+      w = await makeWorld(factory, { batchSize: 4, concurrency: 1, leaseMs: SECOND });
+      const b = await w.started(4);
+      // Another process's worker: this one hears of what it does through the store only.
+      const elsewhere = createSendWorker({
+        store: w.store,
+        queue: w.queue,
+        sender: w.sender,
+        clock: w.clock,
+      });
+      let overtaken: ReturnType<typeof w.worker.handle> | undefined;
+      w.respondWith(async () => {
+        if (overtaken === undefined) {
+          // The worker stalls past its lease on its first send; the other takes all four over.
+          w.clock.advance(2 * SECOND);
+          overtaken = elsewhere.handle({ broadcastId: b.id, onlyFailed: false });
+          await overtaken;
+        }
+        return { status: "delivered" };
+      });
+
+      await w.worker.handle({ broadcastId: b.id, onlyFailed: false });
+      await overtaken;
+
+      // 1 was on its way when the lease expired, so its new holder sends it again (at least once);
+      // 2, 3 and 4 were never started by the late worker, and it does not start them now.
+      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 1, 2, 3, 4]);
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 4 });
+    });
+
+    it("a late worker that wakes after a cancel made elsewhere has answered starts no send", async () => {
+      w = await makeWorld(factory, { batchSize: 4, concurrency: 1, leaseMs: SECOND });
+      const b = await w.started(4);
+      // Another process's service: this worker hears of its cancel through the store only.
+      const elsewhere = createBroadcastService({ store: w.store, queue: w.queue, clock: w.clock });
+      let cancelled = false;
+      w.respondWith(async () => {
+        if (!cancelled) {
+          cancelled = true;
+          // The worker stalls past its lease, so the cancel finds no live lease and answers at once.
+          w.clock.advance(2 * SECOND);
+          (await elsewhere.cancel(b.id))._unsafeUnwrap();
+        }
+        return { status: "delivered" };
+      });
+
+      await w.worker.handle({ broadcastId: b.id, onlyFailed: false });
+
+      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1]);
+      expect((await w.broadcast(b.id)).status).toBe("cancelled");
     });
   });
 });

@@ -23,11 +23,20 @@ export class HeldClaim {
    * `settledAtClaim`: outcomes decided without sending (a takeover under at-most-once); those
    * recipients are never handed out, so a stopping run writes their outcome instead of releasing them.
    */
+  /**
+   * Until when (clock milliseconds) the store holds these recipients for this claim, as far as
+   * this run knows: the claim's lease, moved on by each renewal the store answered. Past it,
+   * another worker may have taken them over.
+   */
+  private heldUntil: number;
+
   constructor(
     readonly epoch: number,
     readonly recipients: readonly ClaimedRecipient[],
     settledAtClaim: readonly RecipientOutcome[] = [],
+    heldUntil = Number.POSITIVE_INFINITY,
   ) {
+    this.heldUntil = heldUntil;
     this.settled = [...settledAtClaim];
     if (settledAtClaim.length === 0) {
       this.toSend = recipients;
@@ -44,6 +53,24 @@ export class HeldClaim {
       if (this.lost.size === 0 || !this.lost.has(recipient.recipientId)) return recipient;
     }
     return undefined;
+  }
+
+  /** Whether a recipient is left to start (lost ones skipped). */
+  hasNext(): boolean {
+    while (this.cursor < this.toSend.length && this.lost.has(this.toSend[this.cursor]!.recipientId)) {
+      this.cursor += 1;
+    }
+    return this.cursor < this.toSend.length;
+  }
+
+  /** The lease may have lapsed at `now` (ms): no recipient of this claim may start before the store confirms it. */
+  lapsed(now: number): boolean {
+    return now >= this.heldUntil;
+  }
+
+  /** The store renewed the lease up to `until` (ms); recipients it did not renew are marked lost apart. */
+  renewedUntil(until: number): void {
+    this.heldUntil = Math.max(this.heldUntil, until);
   }
 
   get unstarted(): number {

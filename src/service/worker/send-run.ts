@@ -1,10 +1,10 @@
-import { err, ok, type Result } from "neverthrow";
+import { err, ok, okAsync, type Result } from "neverthrow";
 import type { BroadcastError } from "../../core/errors.js";
 import type { RecipientOutcome } from "../../core/outcome.js";
 import { pendingCount } from "../../core/progress.js";
 import type { Broadcast, BroadcastStatus, PauseReason, SendJob } from "../../core/types.js";
 import type { JobContext } from "../../ports/queue.js";
-import type { ClaimedRecipient } from "../../ports/store.js";
+import type { ClaimedRecipient, RenewLeaseResult } from "../../ports/store.js";
 import type { SendSettledInfo, TelemetrySpan } from "../../ports/telemetry.js";
 import { adapterCall, withFields } from "../guarded-ports.js";
 import { completedEvent } from "../lifecycle-events.js";
@@ -24,6 +24,8 @@ import {
 } from "./deliver.js";
 import { HeldClaim } from "./held-claim.js";
 import { crossedThreshold, emptyTally, type RunTally, tallyOutcomes } from "./tally.js";
+
+const NOTHING_LOST: RenewLeaseResult = { lost: [] };
 
 export interface RunSettings {
   readonly owner: string;
@@ -65,7 +67,8 @@ interface Exhaustion {
  * order), send, and settle its outcome; the next claim is taken while fewer than
  * max(`concurrency`, `batchSize` / 2) recipients are left unstarted, so the lanes never wait for
  * the store. Settled outcomes are written per claim
- * when `batchSize` have settled or `flushIntervalMs` has passed. Claims are renewed while held.
+ * when `batchSize` have settled or `flushIntervalMs` has passed. Claims are renewed while held; one
+ * whose lease lapsed under the run (a stalled process) hands out nobody until the store renewed it.
  * A stored cancel or pause (seen through the process's signals at once, or the status read every
  * `statusPollMs`) stops new sends at once: sends waiting for their turn give up, those in flight
  * settle and are written, unstarted recipients are released.
@@ -77,6 +80,7 @@ interface Exhaustion {
 export class SendRun {
   private readonly claims: HeldClaim[] = [];
   private claiming: Promise<void> | null = null;
+  private revalidating: Promise<void> | null = null;
   private exhausted: Exhaustion | null = null;
   private halt: Halt | null = null;
   private readonly abort = new AbortController();
@@ -207,10 +211,18 @@ export class SendRun {
     }
   }
 
-  /** The next recipient when one is ready now (the hot path: no await). */
+  /**
+   * The next recipient when one is ready now (the hot path: no await). A claim whose lease lapsed
+   * by this run's clock (its process stalled past it) hands out nobody until the store confirms
+   * which of its recipients it still holds (`revalidate`): another worker may have taken them.
+   */
   private takeNow(): Taken | null {
     if (this.halt !== null || this.unwritten >= 2 * this.ctx.settings.batchSize) return null;
+    let now: number | undefined;
     for (const claim of this.claims) {
+      if (!claim.hasNext()) continue;
+      now ??= this.deps.clock.now().getTime();
+      if (claim.lapsed(now)) continue;
       const recipient = claim.take();
       if (recipient !== undefined) {
         this.claimAheadIfLow();
@@ -228,11 +240,39 @@ export class SendRun {
       } else {
         const taken = this.takeNow();
         if (taken !== null) return taken;
-        if (this.claiming !== null) await this.claiming;
+        if (this.lapsedClaim()) await this.revalidate();
+        else if (this.claiming !== null) await this.claiming;
         else if (this.exhausted !== null) return null;
         else await this.claim();
       }
     }
+  }
+
+  /** A claim with recipients left to start whose lease lapsed by this run's clock. */
+  private lapsedClaim(): boolean {
+    const now = this.deps.clock.now().getTime();
+    return this.claims.some((claim) => claim.hasNext() && claim.lapsed(now));
+  }
+
+  /**
+   * This run outlived a lease without renewing it (its process stalled: a SIGSTOP, a long pause):
+   * before it starts another send, the store renews what it still holds (the rest is lost to
+   * another worker) and the status is read again (a cancel may have answered meanwhile, counting
+   * on the lapsed lease). A renewal or read that fails stops the run.
+   */
+  private revalidate(): Promise<void> {
+    this.revalidating ??= (async () => {
+      const failure = await this.renewLeases();
+      if (failure !== null) {
+        this.stop({ type: "storage", error: failure });
+        return;
+      }
+      const status = await this.readStatus();
+      if (status !== "sending" && status !== undefined) this.stop({ type: "not_sending", status });
+    })().finally(() => {
+      this.revalidating = null;
+    });
+    return this.revalidating;
   }
 
   private unstarted(): number {
@@ -261,12 +301,13 @@ export class SendRun {
     const { deps } = this;
     const { broadcastId, onlyFailed } = this.job;
     const heldNothing = this.claims.length === 0;
+    const now = deps.clock.now();
     const claimed = await adapterCall(deps.logger, "claimRecipients", () =>
       deps.store.claimRecipients({
         broadcastId,
         owner: settings.owner,
         limit: settings.batchSize,
-        now: deps.clock.now(),
+        now,
         leaseMs: settings.leaseMs,
         onlyFailed,
       }),
@@ -285,7 +326,7 @@ export class SendRun {
     // answers the status with the claim spares the read.
     const status = claimed.value.status !== undefined ? claimed.value.status : await this.readStatus();
     if (status !== "sending" && status !== undefined) this.stop({ type: "not_sending", status });
-    this.hold(epoch, recipients);
+    this.hold(epoch, recipients, now.getTime() + settings.leaseMs);
   }
 
   /**
@@ -293,7 +334,7 @@ export class SendRun {
    * handed out: released unsent by a stopping run, they would lose their takeover mark, and a
    * later run would send them again.
    */
-  private hold(epoch: number, recipients: readonly ClaimedRecipient[]): void {
+  private hold(epoch: number, recipients: readonly ClaimedRecipient[], heldUntil: number): void {
     const settledAtClaim: RecipientOutcome[] = [];
     for (const recipient of recipients) {
       if (!mustNotResend(this.delivery, recipient)) continue;
@@ -301,7 +342,7 @@ export class SendRun {
       settledAtClaim.push(outcome);
       this.deps.telemetry.sendSettled(settledInfo(this.job.broadcastId, outcome, 0));
     }
-    this.claims.push(new HeldClaim(epoch, recipients, settledAtClaim));
+    this.claims.push(new HeldClaim(epoch, recipients, settledAtClaim, heldUntil));
     for (let i = 0; i < settledAtClaim.length; i += 1) this.settled();
   }
 
@@ -523,35 +564,47 @@ export class SendRun {
     }
   }
 
-  private async renewLeases(): Promise<void> {
+  /** Renews every claim's lease; answers the first failure (the others are still tried). */
+  private async renewLeases(): Promise<BroadcastError | null> {
     const { settings } = this.ctx;
     const { deps } = this;
     const { broadcastId } = this.job;
+    let failure: BroadcastError | null = null;
     for (const claim of [...this.claims]) {
       if (claim.unwritten().length === 0) continue;
       // Read inside the serialized turn: a flush ahead of it may write some of these recipients,
       // and renewing a written recipient reports it lost.
-      const renewed = await this.serialized(async () => {
+      const renewed = await this.serialized(() => {
         const recipientIds = claim.unwritten();
-        if (recipientIds.length === 0) return null;
+        const now = deps.clock.now();
+        const until = now.getTime() + settings.leaseMs;
+        if (recipientIds.length === 0) return okAsync({ answer: NOTHING_LOST, until });
         return adapterCall(deps.logger, "renewLease", () =>
           deps.store.renewLease({
             broadcastId,
             epoch: claim.epoch,
             recipientIds,
-            now: deps.clock.now(),
+            now,
             leaseMs: settings.leaseMs,
           }),
-        );
+        ).map((answer) => ({ answer, until }));
       });
-      if (renewed?.isOk() && renewed.value.lost.length > 0) {
+      if (renewed.isErr()) {
+        failure ??= renewed.error;
+        continue;
+      }
+      const { answer, until } = renewed.value;
+      // Those it did not renew are lost (below), never started again: the rest are held until then.
+      claim.renewedUntil(until);
+      if (answer.lost.length > 0) {
         deps.logger.warn(
-          { broadcastId, epoch: claim.epoch, recipientIds: renewed.value.lost },
+          { broadcastId, epoch: claim.epoch, recipientIds: answer.lost },
           "lease lost before renewal; another worker owns these recipients now",
         );
-        claim.markLost(renewed.value.lost);
+        claim.markLost(answer.lost);
       }
     }
+    return failure;
   }
 
   // --- the end -----------------------------------------------------------------------------

@@ -68,6 +68,7 @@ export async function killWorker(worker: WorkerProcess, signal: NodeJS.Signals =
 export type JournalEntry =
   | { readonly type: "attempt"; readonly at: number; readonly recipientId: number; readonly chatId: number }
   | { readonly type: "recorded"; readonly recipientId: number; readonly delivered: boolean }
+  | { readonly type: "lease_lost"; readonly recipientId: number; readonly at: "write" | "renewal" }
   | { readonly type: "tick"; readonly jobId: string }
   | { readonly type: "started"; readonly broadcastId: number };
 
@@ -86,6 +87,8 @@ export function readJournals(journals: string): Map<number, JournalEntry[]> {
       if (kind === "A")
         entries.push({ type: "attempt", at: Number(a), recipientId: Number(b), chatId: Number(c) });
       else if (kind === "W") entries.push({ type: "recorded", recipientId: Number(a), delivered: b === "d" });
+      else if (kind === "L")
+        entries.push({ type: "lease_lost", recipientId: Number(a), at: b === "w" ? "write" : "renewal" });
       else if (kind === "T") entries.push({ type: "tick", jobId: a ?? "" });
       else if (kind === "S") entries.push({ type: "started", broadcastId: Number(a) });
     }
