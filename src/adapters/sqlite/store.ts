@@ -124,6 +124,12 @@ const DELIVERED_CHUNK = 500;
 const MAX_RUN_ROWS = 1024;
 const MIN_RUN_ROWS = 8;
 
+/** Where a lease's recipients sit (stored recipient id → position), and how many are not recorded yet. */
+interface LeasedPositions {
+  readonly byRecipient: Map<string, number>;
+  unrecorded: number;
+}
+
 /** Delivered outcomes at known positions, as parallel arrays (no object per recipient). */
 interface DeliveredAt {
   readonly positions: number[];
@@ -218,7 +224,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
    * position), so recording its outcomes can address rows by primary key in one statement. Only
    * a shortcut: an outcome whose lease is not here is recorded by recipient id, as before.
    */
-  const leasedPositions = new Map<string, Map<string, number>>();
+  const leasedPositions = new Map<string, LeasedPositions>();
   const batchStatements = new Map<number, Statement<unknown[], unknown>>();
   /** Run statements by leaf count: at most eight (8 to 1024). */
   const runStatements = new Map<number, Statement<unknown[], unknown>>();
@@ -226,24 +232,24 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const outbox = createSqliteWebhookOutbox(db);
 
   function rememberLease(broadcastId: number, epoch: number, rows: readonly (ClaimedRow | FreshRow)[]): void {
-    const positions = new Map<string, number>();
-    for (const row of rows) positions.set(row[1], row[0]);
-    leasedPositions.set(leaseKey(broadcastId, epoch), positions);
+    const byRecipient = new Map<string, number>();
+    for (const row of rows) byRecipient.set(row[1], row[0]);
+    leasedPositions.set(leaseKey(broadcastId, epoch), { byRecipient, unrecorded: rows.length });
     if (leasedPositions.size > REMEMBERED_LEASES) {
       leasedPositions.delete(leasedPositions.keys().next().value!);
     }
   }
 
   /**
-   * Recorded recipients leave their claim's positions (a claim is often recorded in two writes);
-   * the claim's entry goes once none is left. Positions never change, so a failed write keeps them.
+   * A claim's positions are forgotten once as many outcomes as it had recipients are recorded
+   * (often in two writes). Counted, not looked up: forgetting early only costs the shortcut.
    */
   function forgetPositions(request: RecordOutcomesRequest): void {
     const key = leaseKey(request.broadcastId, request.epoch);
-    const positions = leasedPositions.get(key);
-    if (positions === undefined) return;
-    for (const outcome of request.outcomes) positions.delete(encodeId(outcome.recipientId));
-    if (positions.size === 0) leasedPositions.delete(key);
+    const leased = leasedPositions.get(key);
+    if (leased === undefined) return;
+    leased.unrecorded -= request.outcomes.length;
+    if (leased.unrecorded <= 0) leasedPositions.delete(key);
   }
 
   function deliveredBatch(rows: number): Statement<unknown[], unknown> {
@@ -584,7 +590,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       /** The epoch's fresh range, or an empty one: what `HELD_BY` reads after the epoch. */
       const first = range?.first_seq ?? 1;
       const last = range?.last_seq ?? 0;
-      const positions = batched ? leasedPositions.get(leaseKey(broadcastId, epoch)) : undefined;
+      const positions = batched ? leasedPositions.get(leaseKey(broadcastId, epoch))?.byRecipient : undefined;
       /** Delivered outcomes at a known position. */
       const delivered: DeliveredAt = { positions: [], attempts: [], messageIds: [] };
       const lost: RecipientOutcome["recipientId"][] = [];
