@@ -12,6 +12,14 @@
  *   not counted). Target: >= 5x. Also 1 and 2 workers: throughput must rise from 1 to 2.
  * - Progress reads at that size, against `COUNT(*) ... GROUP BY state`.
  *
+ * - A batch-size sweep: the same send with `batchSize` 100, 250, 500, 1000 and 2000 (SQLite 1 worker,
+ *   PostgreSQL 4 workers, smaller broadcasts, each setting run twice in alternating order, the
+ *   better run kept), to show where the default stands. `BENCH_SWEEP=0` skips it;
+ *   `BENCH_SWEEP_RECIPIENTS` and `BENCH_SWEEP_PG_RECIPIENTS` size it.
+ *
+ * Each PostgreSQL send also prints the CPU it used (from /proc): the bench process (the workers),
+ * the server processes of its own connections, and the whole machine, as shares of one core.
+ *
  * `BENCH_TIMINGS=1` prints client-side time per statement (PostgreSQL) or per store call (SQLite).
  * `BENCH_RECIPIENTS` (SQLite), `BENCH_PG_RECIPIENTS`, `BENCH_BULLMQ_JOBS` shrink the runs;
  * `BENCH_STORES=sqlite|postgres` runs one; `BENCH_BATCH` overrides the worker's batch size (to
@@ -35,12 +43,17 @@ import {
   type NewRecipient,
   WORKER_DEFAULTS,
 } from "../src/index.js";
+import { BENCH_APPLICATION, type CpuShares, formatCpu, measureCpu } from "./support/cpu.js";
 import { Timings, timePool, timeStore, timingsWanted } from "./support/timings.js";
 
 const sqliteTotal = Number(process.env.BENCH_RECIPIENTS ?? 1_000_000);
 const postgresTotal = Number(process.env.BENCH_PG_RECIPIENTS ?? 200_000);
 const bullmqJobs = Number(process.env.BENCH_BULLMQ_JOBS ?? postgresTotal);
 const batchOverride = process.env.BENCH_BATCH === undefined ? undefined : Number(process.env.BENCH_BATCH);
+const sweepWanted = process.env.BENCH_SWEEP !== "0";
+const sweepSizes = [100, 250, 500, 1000, 2000];
+const sqliteSweepTotal = Number(process.env.BENCH_SWEEP_RECIPIENTS ?? 200_000);
+const postgresSweepTotal = Number(process.env.BENCH_SWEEP_PG_RECIPIENTS ?? 100_000);
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const redisUrl = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
 const redis = {
@@ -59,13 +72,23 @@ const rate = (count: number, ms: number) => `${Math.round(perSecond(count, ms)).
 const perRead = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(1)} ms`);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
+interface EndToEndOptions {
+  readonly timings?: Timings | undefined;
+  /** The worker's batch size; the default (or `BENCH_BATCH`) when absent. */
+  readonly batchSize?: number | undefined;
+  /** Measures the CPU of the send phase, with the server processes of this pool's connections. */
+  readonly cpuOf?: pg.Pool | undefined;
+}
+
 /** Creates a broadcast, starts it and runs `workers` send workers (defaults) until it is settled. */
 async function endToEnd(
   store: BroadcastStore,
   total: number,
   workers: number,
-  timings?: Timings,
-): Promise<{ createMs: number; sendMs: number; id: number }> {
+  options: EndToEndOptions = {},
+): Promise<{ createMs: number; sendMs: number; id: number; cpu: CpuShares | null }> {
+  const { timings } = options;
+  const batchSize = options.batchSize ?? batchOverride;
   const queue = createMemoryQueue();
   const service = createBroadcastService({ store, queue });
   const sender = createFakeSender({ record: false });
@@ -76,7 +99,7 @@ async function endToEnd(
       queue,
       sender,
       workerId: `bench-${i}`,
-      ...(batchOverride === undefined ? {} : { batchSize: batchOverride }),
+      ...(batchSize === undefined ? {} : { batchSize }),
     }),
   );
   const createStart = performance.now();
@@ -86,15 +109,37 @@ async function endToEnd(
   const createMs = performance.now() - createStart;
   (await service.start(created.id))._unsafeUnwrap();
   timings?.reset();
+  const cpu = options.cpuOf === undefined ? null : await measureCpu(options.cpuOf);
   const sendStart = performance.now();
   const runs = await Promise.all(pool.map((w) => w.handle({ broadcastId: created.id, onlyFailed: false })));
   const sendMs = performance.now() - sendStart;
+  const cpuShares = cpu === null ? null : await cpu.stop();
   for (const run of runs) if (run.isErr()) throw new Error(`worker failed: ${JSON.stringify(run.error)}`);
   const progress = (await service.getProgress(created.id))._unsafeUnwrap();
   if (progress.status !== "sent" || progress.sentCount !== total) {
     throw new Error(`broadcast ended ${progress.status} with ${progress.sentCount}/${total} sent`);
   }
-  return { createMs, sendMs, id: created.id };
+  return { createMs, sendMs, id: created.id, cpu: cpuShares };
+}
+
+/**
+ * Recipients per second of a send at each batch size: every size twice, in one order then the
+ * other (the machine's load drifts), keeping the better run of the two.
+ */
+async function sweep(
+  store: BroadcastStore,
+  total: number,
+  workers: number,
+  cpuOf?: pg.Pool,
+): Promise<Map<number, number>> {
+  const best = new Map<number, number>();
+  for (const order of [sweepSizes, [...sweepSizes].reverse()]) {
+    for (const batchSize of order) {
+      const run = await endToEnd(store, total, workers, { batchSize, cpuOf });
+      best.set(batchSize, Math.max(best.get(batchSize) ?? 0, perSecond(total, run.sendMs)));
+    }
+  }
+  return best;
 }
 
 async function timeReads(reads: number, read: () => Promise<unknown> | unknown): Promise<number> {
@@ -119,6 +164,7 @@ interface SqliteFigures {
   rawMs: number;
   readMs: number;
   countMs: number;
+  swept: Map<number, number> | null;
 }
 
 async function sqlite(): Promise<SqliteFigures> {
@@ -127,7 +173,7 @@ async function sqlite(): Promise<SqliteFigures> {
   const store = createSqliteStore({ filename });
   const timings = timingsWanted ? new Timings() : undefined;
   try {
-    const { createMs, sendMs, id } = await endToEnd(store, sqliteTotal, 1, timings);
+    const { createMs, sendMs, id } = await endToEnd(store, sqliteTotal, 1, { timings });
     timings?.print(`SQLite, ${sqliteTotal.toLocaleString("en")} recipients, 1 worker: time per store call`);
     const readMs = await timeReads(10_000, () => store.getBroadcast(id));
 
@@ -155,7 +201,8 @@ async function sqlite(): Promise<SqliteFigures> {
     for (let from = 0; from < sqliteTotal; from += 1000) loop(from);
     const rawMs = performance.now() - rawStart;
     raw.close();
-    return { createMs, sendMs, rawMs, readMs, countMs };
+    const swept = sweepWanted ? await sweep(store, sqliteSweepTotal, 1) : null;
+    return { createMs, sendMs, rawMs, readMs, countMs, swept };
   } finally {
     await store.close();
     rmSync(directory, { recursive: true, force: true });
@@ -222,6 +269,8 @@ async function bullmq(concurrency: number): Promise<{ enqueueMs: number; process
 
 interface PostgresFigures {
   sendMs: Map<number, number>;
+  cpu: Map<number, CpuShares | null>;
+  swept: Map<number, number> | null;
   createMs: number;
   readMs: number;
   countMs: number;
@@ -230,20 +279,22 @@ interface PostgresFigures {
 
 async function postgres(): Promise<PostgresFigures> {
   const schema = `bk_bench_${process.pid}_${randomBytes(4).toString("hex")}`;
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 12 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 12, application_name: BENCH_APPLICATION });
   const timings = timingsWanted ? new Timings() : undefined;
   if (timings !== undefined) timePool(pool, timings);
   const store = createPostgresStore({ pool, schema });
   const sendMs = new Map<number, number>();
+  const cpu = new Map<number, CpuShares | null>();
   try {
     let createMs = 0;
     let lastId = 0;
     for (const workers of [1, 2, 4]) {
-      const run = await endToEnd(store, postgresTotal, workers, timings);
+      const run = await endToEnd(store, postgresTotal, workers, { timings, cpuOf: pool });
       timings?.print(
         `PostgreSQL, ${postgresTotal.toLocaleString("en")} recipients, ${workers} worker(s): client-side time per statement`,
       );
       sendMs.set(workers, run.sendMs);
+      cpu.set(workers, run.cpu);
       createMs = run.createMs;
       lastId = run.id;
     }
@@ -257,7 +308,8 @@ async function postgres(): Promise<PostgresFigures> {
     );
     const queued = new Map<number, { enqueueMs: number; processMs: number }>();
     for (const concurrency of [50, 100, 200, 300]) queued.set(concurrency, await bullmq(concurrency));
-    return { sendMs, createMs, readMs, countMs, bullmq: queued };
+    const swept = sweepWanted ? await sweep(store, postgresSweepTotal, 4) : null;
+    return { sendMs, cpu, swept, createMs, readMs, countMs, bullmq: queued };
   } finally {
     await store.close();
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -313,6 +365,36 @@ async function main() {
     console.log(
       `| PostgreSQL | progress read at ${n} | ${perRead(f.readMs)} | ${perRead(f.countMs)} COUNT(*) GROUP BY | | O(1) |`,
     );
+    console.log("\nPostgreSQL send phase, CPU as shares of one core (read from /proc):\n");
+    for (const [workers, shares] of f.cpu) {
+      const sent = rate(postgresTotal, f.sendMs.get(workers)!);
+      console.log(
+        `- ${workers} worker(s): ${sent}; ${shares === null ? "no CPU figures" : formatCpu(shares)}`,
+      );
+    }
+  }
+  printSweep(sqliteFigures?.swept ?? null, postgresFigures?.swept ?? null);
+}
+
+/** The sweep's table, each column's best in bold and the default's share of it. */
+function printSweep(sqliteSwept: Map<number, number> | null, postgresSwept: Map<number, number> | null) {
+  const columns = [
+    [`SQLite ${sqliteSweepTotal.toLocaleString("en")}, 1 worker`, sqliteSwept],
+    [`PostgreSQL ${postgresSweepTotal.toLocaleString("en")}, 4 workers`, postgresSwept],
+  ].filter((column): column is [string, Map<number, number>] => column[1] !== null);
+  if (columns.length === 0) return;
+  console.log("\n### Batch size (recipients per claim and per write), best of two runs each\n");
+  console.log(`| batchSize | ${columns.map(([title]) => title).join(" | ")} |`);
+  console.log(`| ---: | ${columns.map(() => "---:").join(" | ")} |`);
+  for (const size of sweepSizes) {
+    const cells = columns.map(([, figures]) => {
+      const value = figures.get(size)!;
+      const top = Math.max(...figures.values());
+      const text = `${Math.round(value).toLocaleString("en")}/s (${((100 * value) / top).toFixed(0)} %)`;
+      return value === top ? `**${text}**` : text;
+    });
+    const label = size === WORKER_DEFAULTS.batchSize ? `${size} (default)` : String(size);
+    console.log(`| ${label} | ${cells.join(" | ")} |`);
   }
 }
 
