@@ -5,7 +5,8 @@
  * - SQLite: a 1,000,000-recipient broadcast sent end to end by one worker (created from a lazy
  *   source, sent through `createSendWorker` with a no-op sender, settled), against a raw loop over
  *   another broadcast of the same size in the same file: read a chunk of rows by primary key, one
- *   UPDATE per row, one commit per chunk, no library logic. Target: >= 0.8x.
+ *   UPDATE per row, one commit per chunk, no library logic. Each side runs twice (kit, raw, raw,
+ *   kit: the machine's load drifts) and the better run of each is compared. Target: >= 0.8x.
  * - PostgreSQL: a 200,000-recipient broadcast sent by 4 workers, against BullMQ with one job per
  *   recipient on the same Redis the library's queue adapter uses (a no-op processor sending through
  *   the same fake sender, completed jobs removed; its best of concurrency 50/100/200/300; enqueueing
@@ -68,6 +69,7 @@ function* recipients(count: number): Generator<NewRecipient> {
 }
 
 const perSecond = (count: number, ms: number) => count / (ms / 1000);
+
 const rate = (count: number, ms: number) => `${Math.round(perSecond(count, ms)).toLocaleString("en")}/s`;
 const perRead = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(1)} ms`);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
@@ -172,38 +174,47 @@ async function sqlite(): Promise<SqliteFigures> {
   const filename = join(directory, "bench.db");
   const store = createSqliteStore({ filename });
   const timings = timingsWanted ? new Timings() : undefined;
+  const raw = new Database(filename);
   try {
-    const { createMs, sendMs, id } = await endToEnd(store, sqliteTotal, 1, { timings });
-    timings?.print(`SQLite, ${sqliteTotal.toLocaleString("en")} recipients, 1 worker: time per store call`);
-    const readMs = await timeReads(10_000, () => store.getBroadcast(id));
-
-    const raw = new Database(filename);
+    await store.migrate();
     raw.pragma("busy_timeout = 5000");
     raw.pragma("synchronous = NORMAL");
     raw.pragma("cache_size = -65536");
-    const countByState = raw.prepare(
-      "SELECT state, count(*) AS n FROM broadcast_recipients WHERE broadcast_id = ? GROUP BY state",
-    );
-    const countMs = await timeReads(5, () => countByState.all(id));
-
-    const other = await store.createBroadcast(draft, recipients(sqliteTotal));
     const chunk = raw.prepare(
       "SELECT seq, chat_id FROM broadcast_recipients WHERE broadcast_id = ? AND seq >= ? AND seq < ? ORDER BY seq",
     );
     const markSent = raw.prepare(
       "UPDATE broadcast_recipients SET state = 'sent', attempts = 1, message_id = ? WHERE broadcast_id = ? AND seq = ?",
     );
-    const loop = raw.transaction((from: number) => {
-      const rows = chunk.all(other.id, from, from + 1000) as { seq: number; chat_id: number }[];
-      for (const row of rows) markSent.run(String(row.chat_id), other.id, row.seq);
+    const loop = raw.transaction((id: number, from: number) => {
+      const rows = chunk.all(id, from, from + 1000) as { seq: number; chat_id: number }[];
+      for (const row of rows) markSent.run(String(row.chat_id), id, row.seq);
     });
-    const rawStart = performance.now();
-    for (let from = 0; from < sqliteTotal; from += 1000) loop(from);
-    const rawMs = performance.now() - rawStart;
-    raw.close();
+    /** The raw loop over a broadcast of its own: the time of the loop alone. */
+    const rawLoop = async () => {
+      const other = await store.createBroadcast(draft, recipients(sqliteTotal));
+      const start = performance.now();
+      for (let from = 0; from < sqliteTotal; from += 1000) loop(other.id, from);
+      return { ms: performance.now() - start };
+    };
+    // Each side twice, in the order kit, raw, raw, kit, and the better run of each kept: the
+    // machine's load drifts over a run, and one pass of each compared luck as much as code.
+    const first = await endToEnd(store, sqliteTotal, 1, { timings });
+    timings?.print(`SQLite, ${sqliteTotal.toLocaleString("en")} recipients, 1 worker: time per store call`);
+    const raws = [await rawLoop(), await rawLoop()];
+    const second = await endToEnd(store, sqliteTotal, 1);
+    const sendMs = Math.min(first.sendMs, second.sendMs);
+    const rawMs = Math.min(...raws.map((r) => r.ms));
+    const readMs = await timeReads(10_000, () => store.getBroadcast(first.id));
+    const countByState = raw.prepare(
+      "SELECT state, count(*) AS n FROM broadcast_recipients WHERE broadcast_id = ? GROUP BY state",
+    );
+    const countMs = await timeReads(5, () => countByState.all(first.id));
     const swept = sweepWanted ? await sweep(store, sqliteSweepTotal, 1) : null;
+    const createMs = first.createMs;
     return { createMs, sendMs, rawMs, readMs, countMs, swept };
   } finally {
+    raw.close();
     await store.close();
     rmSync(directory, { recursive: true, force: true });
   }
@@ -337,8 +348,9 @@ async function main() {
     const n = sqliteTotal.toLocaleString("en");
     console.log(`| SQLite | create ${n} from a lazy source | ${rate(sqliteTotal, f.createMs)} | | | |`);
     console.log(
-      `| SQLite | send ${n}, 1 worker | ${rate(sqliteTotal, f.sendMs)} (${(f.sendMs / 1000).toFixed(1)} s) | ` +
-        `${rate(sqliteTotal, f.rawMs)} raw loop: one UPDATE per row, a commit per 1,000 | ${ratio(f.rawMs, f.sendMs)} | ≥ 0.8× |`,
+      `| SQLite | send ${n}, 1 worker (better of 2) | ${rate(sqliteTotal, f.sendMs)} (${(f.sendMs / 1000).toFixed(1)} s) | ` +
+        `${rate(sqliteTotal, f.rawMs)} raw loop (better of 2): one UPDATE per row, a commit per 1,000 | ` +
+        `${ratio(f.rawMs, f.sendMs)} | ≥ 0.8× |`,
     );
     console.log(
       `| SQLite | progress read at ${n} | ${perRead(f.readMs)} | ${perRead(f.countMs)} COUNT(*) GROUP BY | | ≤ 1 ms |`,
