@@ -88,13 +88,23 @@ async function endToEnd(
   total: number,
   workers: number,
   options: EndToEndOptions = {},
-): Promise<{ createMs: number; sendMs: number; id: number; cpu: CpuShares | null }> {
+): Promise<{
+  createMs: number;
+  sendMs: number;
+  id: number;
+  cpu: CpuShares | null;
+  /** The store's `recordOutcomes` calls during the send (timed only when asked or with CPU measured). */
+  writes: { calls: number; ms: number };
+}> {
   const { timings } = options;
   const batchSize = options.batchSize ?? batchOverride;
   const queue = createMemoryQueue();
   const service = createBroadcastService({ store, queue });
   const sender = createFakeSender({ record: false });
-  const sending = timings === undefined ? store : timeStore(store, timings);
+  // With CPU measured (PostgreSQL), the store's calls are timed too: how long one write takes
+  // tells how fast one worker can go, its writes being one after the other.
+  const calls = timings ?? (options.cpuOf === undefined ? undefined : new Timings());
+  const sending = calls === undefined ? store : timeStore(store, calls);
   const pool = Array.from({ length: workers }, (_, i) =>
     createSendWorker({
       store: sending,
@@ -116,12 +126,13 @@ async function endToEnd(
   const runs = await Promise.all(pool.map((w) => w.handle({ broadcastId: created.id, onlyFailed: false })));
   const sendMs = performance.now() - sendStart;
   const cpuShares = cpu === null ? null : await cpu.stop();
+  const writes = calls?.get("recordOutcomes") ?? { calls: 0, ms: 0 };
   for (const run of runs) if (run.isErr()) throw new Error(`worker failed: ${JSON.stringify(run.error)}`);
   const progress = (await service.getProgress(created.id))._unsafeUnwrap();
   if (progress.status !== "sent" || progress.sentCount !== total) {
     throw new Error(`broadcast ended ${progress.status} with ${progress.sentCount}/${total} sent`);
   }
-  return { createMs, sendMs, id: created.id, cpu: cpuShares };
+  return { createMs, sendMs, id: created.id, cpu: cpuShares, writes };
 }
 
 /**
@@ -281,6 +292,7 @@ async function bullmq(concurrency: number): Promise<{ enqueueMs: number; process
 interface PostgresFigures {
   sendMs: Map<number, number>;
   cpu: Map<number, CpuShares | null>;
+  writes: Map<number, { calls: number; ms: number }>;
   swept: Map<number, number> | null;
   createMs: number;
   readMs: number;
@@ -296,6 +308,7 @@ async function postgres(): Promise<PostgresFigures> {
   const store = createPostgresStore({ pool, schema });
   const sendMs = new Map<number, number>();
   const cpu = new Map<number, CpuShares | null>();
+  const writes = new Map<number, { calls: number; ms: number }>();
   try {
     let createMs = 0;
     let lastId = 0;
@@ -306,6 +319,7 @@ async function postgres(): Promise<PostgresFigures> {
       );
       sendMs.set(workers, run.sendMs);
       cpu.set(workers, run.cpu);
+      writes.set(workers, run.writes);
       createMs = run.createMs;
       lastId = run.id;
     }
@@ -320,7 +334,7 @@ async function postgres(): Promise<PostgresFigures> {
     const queued = new Map<number, { enqueueMs: number; processMs: number }>();
     for (const concurrency of [50, 100, 200, 300]) queued.set(concurrency, await bullmq(concurrency));
     const swept = sweepWanted ? await sweep(store, postgresSweepTotal, 4) : null;
-    return { sendMs, cpu, swept, createMs, readMs, countMs, bullmq: queued };
+    return { sendMs, cpu, writes, swept, createMs, readMs, countMs, bullmq: queued };
   } finally {
     await store.close();
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -377,11 +391,20 @@ async function main() {
     console.log(
       `| PostgreSQL | progress read at ${n} | ${perRead(f.readMs)} | ${perRead(f.countMs)} COUNT(*) GROUP BY | | O(1) |`,
     );
-    console.log("\nPostgreSQL send phase, CPU as shares of one core (read from /proc):\n");
+    console.log(
+      "\nPostgreSQL send phase: CPU as shares of one core (from /proc), and the store's writes " +
+        "(a worker's writes go one after the other, so it sends at most a batch per write):\n",
+    );
     for (const [workers, shares] of f.cpu) {
       const sent = rate(postgresTotal, f.sendMs.get(workers)!);
+      const w = f.writes.get(workers)!;
+      const perWrite = w.calls === 0 ? 0 : w.ms / w.calls;
+      const batch = batchOverride ?? WORKER_DEFAULTS.batchSize;
+      // Each worker writes a batch at a time: this many workers cannot send faster than this.
+      const ceiling = perWrite === 0 ? "" : ` (ceiling ${rate(workers * batch, perWrite)})`;
       console.log(
-        `- ${workers} worker(s): ${sent}; ${shares === null ? "no CPU figures" : formatCpu(shares)}`,
+        `- ${workers} worker(s): ${sent}; ${shares === null ? "no CPU figures" : formatCpu(shares)}; ` +
+          `${w.calls} writes of ${perWrite.toFixed(1)} ms${ceiling}`,
       );
     }
   }

@@ -22,8 +22,8 @@ function processTicks(pid: number): number {
   }
 }
 
-/** Busy ticks of all cores together (everything but idle and iowait). */
-function machineTicks(): number {
+/** Busy ticks of all cores together (everything but idle and iowait), and iowait ticks. */
+function machineTicks(): { busy: number; iowait: number } {
   try {
     const fields = readFileSync("/proc/stat", "utf8")
       .split("\n")[0]!
@@ -31,9 +31,9 @@ function machineTicks(): number {
       .split(/\s+/)
       .slice(1)
       .map(Number);
-    return fields.reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!;
+    return { busy: fields.reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!, iowait: fields[4]! };
   } catch {
-    return 0;
+    return { busy: 0, iowait: 0 };
   }
 }
 
@@ -44,6 +44,10 @@ export interface CpuShares {
   readonly database: number;
   /** Every process on the machine, % of one core (the machine has `cores` of them). */
   readonly machine: number;
+  /** Time the machine's cores sat idle waiting for the disk, % of one core. */
+  readonly iowait: number;
+  /** Write-ahead log the server wrote meanwhile (all sessions), MB per second; null without a pool. */
+  readonly walMBps: number | null;
   readonly cores: number;
 }
 
@@ -57,7 +61,15 @@ export async function measureCpu(pool: pg.Pool | null): Promise<{ stop: () => Pr
     );
     return rows.rows.map((row) => row.pid);
   };
+  const walPosition = async (): Promise<number | null> => {
+    if (pool === null) return null;
+    const rows = await pool.query<{ bytes: string }>(
+      "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS bytes",
+    );
+    return Number(rows.rows[0]!.bytes);
+  };
   const startPids = await backends();
+  const startWal = await walPosition();
   const start = new Map(startPids.map((pid) => [pid, processTicks(pid)]));
   const startClient = process.cpuUsage();
   const startMachine = machineTicks();
@@ -66,7 +78,8 @@ export async function measureCpu(pool: pg.Pool | null): Promise<{ stop: () => Pr
     async stop() {
       const seconds = (performance.now() - startAt) / 1000;
       const client = process.cpuUsage(startClient);
-      const machine = machineTicks() - startMachine;
+      const endMachine = machineTicks();
+      const endWal = await walPosition();
       let database = 0;
       for (const pid of new Set([...startPids, ...(await backends())])) {
         database += processTicks(pid) - (start.get(pid) ?? 0);
@@ -75,7 +88,9 @@ export async function measureCpu(pool: pg.Pool | null): Promise<{ stop: () => Pr
       return {
         client: (client.user + client.system) / 1e4 / seconds,
         database: share(database),
-        machine: share(machine),
+        machine: share(endMachine.busy - startMachine.busy),
+        iowait: share(endMachine.iowait - startMachine.iowait),
+        walMBps: startWal === null || endWal === null ? null : (endWal - startWal) / 1e6 / seconds,
         cores: cpus().length,
       };
     },
@@ -83,4 +98,5 @@ export async function measureCpu(pool: pg.Pool | null): Promise<{ stop: () => Pr
 }
 
 export const formatCpu = (cpu: CpuShares): string =>
-  `CPU: workers ${cpu.client.toFixed(0)} %, database ${cpu.database.toFixed(0)} %, machine ${cpu.machine.toFixed(0)} % of ${cpu.cores * 100} %`;
+  `CPU: workers ${cpu.client.toFixed(0)} %, database ${cpu.database.toFixed(0)} %, machine ${cpu.machine.toFixed(0)} % of ${cpu.cores * 100} %` +
+  `, iowait ${cpu.iowait.toFixed(0)} %${cpu.walMBps === null ? "" : `; WAL ${cpu.walMBps.toFixed(1)} MB/s`}`;

@@ -231,10 +231,16 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const leaseKey = (broadcastId: number, epoch: number) => `${broadcastId}:${epoch}`;
   const outbox = createSqliteWebhookOutbox(db);
 
-  function rememberLease(broadcastId: number, epoch: number, rows: readonly (ClaimedRow | FreshRow)[]): void {
+  function rememberLease(
+    broadcastId: number,
+    epoch: number,
+    queued: readonly ClaimedRow[],
+    fresh: readonly FreshRow[],
+  ): void {
     const byRecipient = new Map<string, number>();
-    for (const row of rows) byRecipient.set(row[1], row[0]);
-    leasedPositions.set(leaseKey(broadcastId, epoch), { byRecipient, unrecorded: rows.length });
+    for (const row of queued) byRecipient.set(row[1], row[0]);
+    for (const row of fresh) byRecipient.set(row[1], row[0]);
+    leasedPositions.set(leaseKey(broadcastId, epoch), { byRecipient, unrecorded: byRecipient.size });
     if (leasedPositions.size > REMEMBERED_LEASES) {
       leasedPositions.delete(leasedPositions.keys().next().value!);
     }
@@ -570,7 +576,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     s.moveCursor.run(epoch, cursor, broadcastId);
 
     if (queued.length + fresh.length > 0) {
-      rememberLease(broadcastId, epoch, [...queued, ...fresh]);
+      rememberLease(broadcastId, epoch, queued, fresh);
       const recipients = queued.map((row) => claimedRecipient(broadcastId, row));
       for (const row of fresh) recipients.push(freshRecipient(broadcastId, row));
       return { epoch, recipients, retryAt: null, status };
