@@ -17,6 +17,11 @@ export class Timings {
     this.spans.set(label, span);
   }
 
+  /** Calls and total milliseconds of one label so far. */
+  get(label: string): { calls: number; ms: number } {
+    return this.spans.get(label) ?? { calls: 0, ms: 0 };
+  }
+
   reset(): void {
     this.spans.clear();
   }

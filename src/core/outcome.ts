@@ -112,13 +112,12 @@ export function decideOutcome(result: SendResult, ctx: OutcomeContext): Recipien
   const migrated = ctx.migratedTo === undefined ? {} : { chatId: ctx.migratedTo };
   if (result.status === "not_sent") return { type: "released", recipientId };
   if (result.status === "delivered") {
-    return {
-      type: "delivered",
-      recipientId,
-      attempts: attemptsBefore + 1,
-      messageId: result.messageId ?? null,
-      ...migrated,
-    };
+    const attempts = attemptsBefore + 1;
+    const messageId = result.messageId ?? null;
+    // The hot path: a literal of fixed shape, without spreading an empty object into it.
+    return ctx.migratedTo === undefined
+      ? { type: "delivered", recipientId, attempts, messageId }
+      : { type: "delivered", recipientId, attempts, messageId, chatId: ctx.migratedTo };
   }
   const { kind } = result;
   if (kind === "content") return { type: "released", recipientId };

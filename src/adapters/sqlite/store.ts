@@ -63,7 +63,9 @@ import {
   type FreshRow,
   prepareStatements,
   recordDeliveredBatchSql,
+  recordDeliveredRunSql,
   type SqliteStatements,
+  spanTreeValues,
 } from "./statements.js";
 import { createSqliteWebhookOutbox } from "./webhook-outbox.js";
 
@@ -111,8 +113,35 @@ class BatchMismatch {}
 
 /** Positions of the recipients of the newest leases this store handed out, kept for this many. */
 const REMEMBERED_LEASES = 256;
-/** Delivered recipients written per statement (three bound values each). */
+/** Scattered delivered recipients written per statement (three bound values each). */
 const DELIVERED_CHUNK = 500;
+/**
+ * Delivered recipients at consecutive positions are written a run per statement, at most
+ * `MAX_RUN_ROWS` each (a power of two: see `recordDeliveredRunSql`); a run of fewer than
+ * `MIN_RUN_ROWS` is written with the scattered ones, as a statement per run pays off only for
+ * long runs (a claim's recipients, recorded in about the order they were sent).
+ */
+const MAX_RUN_ROWS = 1024;
+const MIN_RUN_ROWS = 8;
+
+/** Where a lease's recipients sit (stored recipient id → position), and how many are not recorded yet. */
+interface LeasedPositions {
+  readonly byRecipient: Map<string, number>;
+  unrecorded: number;
+}
+
+/** Delivered outcomes at known positions, as parallel arrays (no object per recipient). */
+interface DeliveredAt {
+  readonly positions: number[];
+  readonly attempts: number[];
+  /** Encoded as stored. */
+  readonly messageIds: (string | null)[];
+}
+
+function ascending(values: readonly number[]): boolean {
+  for (let i = 1; i < values.length; i += 1) if (values[i]! <= values[i - 1]!) return false;
+  return true;
+}
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 const time = (date: Date | null): number | null => (date === null ? null : date.getTime());
@@ -195,30 +224,38 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
    * position), so recording its outcomes can address rows by primary key in one statement. Only
    * a shortcut: an outcome whose lease is not here is recorded by recipient id, as before.
    */
-  const leasedPositions = new Map<string, Map<string, number>>();
+  const leasedPositions = new Map<string, LeasedPositions>();
   const batchStatements = new Map<number, Statement<unknown[], unknown>>();
+  /** Run statements by leaf count: at most eight (8 to 1024). */
+  const runStatements = new Map<number, Statement<unknown[], unknown>>();
   const leaseKey = (broadcastId: number, epoch: number) => `${broadcastId}:${epoch}`;
   const outbox = createSqliteWebhookOutbox(db);
 
-  function rememberLease(broadcastId: number, epoch: number, rows: readonly (ClaimedRow | FreshRow)[]): void {
-    const positions = new Map<string, number>();
-    for (const row of rows) positions.set(row[1], row[0]);
-    leasedPositions.set(leaseKey(broadcastId, epoch), positions);
+  function rememberLease(
+    broadcastId: number,
+    epoch: number,
+    queued: readonly ClaimedRow[],
+    fresh: readonly FreshRow[],
+  ): void {
+    const byRecipient = new Map<string, number>();
+    for (const row of queued) byRecipient.set(row[1], row[0]);
+    for (const row of fresh) byRecipient.set(row[1], row[0]);
+    leasedPositions.set(leaseKey(broadcastId, epoch), { byRecipient, unrecorded: byRecipient.size });
     if (leasedPositions.size > REMEMBERED_LEASES) {
       leasedPositions.delete(leasedPositions.keys().next().value!);
     }
   }
 
   /**
-   * Recorded recipients leave their claim's positions (a claim is often recorded in two writes);
-   * the claim's entry goes once none is left. Positions never change, so a failed write keeps them.
+   * A claim's positions are forgotten once as many outcomes as it had recipients are recorded
+   * (often in two writes). Counted, not looked up: forgetting early only costs the shortcut.
    */
   function forgetPositions(request: RecordOutcomesRequest): void {
     const key = leaseKey(request.broadcastId, request.epoch);
-    const positions = leasedPositions.get(key);
-    if (positions === undefined) return;
-    for (const outcome of request.outcomes) positions.delete(encodeId(outcome.recipientId));
-    if (positions.size === 0) leasedPositions.delete(key);
+    const leased = leasedPositions.get(key);
+    if (leased === undefined) return;
+    leased.unrecorded -= request.outcomes.length;
+    if (leased.unrecorded <= 0) leasedPositions.delete(key);
   }
 
   function deliveredBatch(rows: number): Statement<unknown[], unknown> {
@@ -231,19 +268,64 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return statement;
   }
 
-  /** Writes delivered outcomes by position, a chunk per statement; throws BatchMismatch if a row is no longer held. */
+  function deliveredRun(leaves: number): Statement<unknown[], unknown> {
+    let statement = runStatements.get(leaves);
+    if (statement === undefined) {
+      statement = db.prepare(recordDeliveredRunSql(leaves));
+      runStatements.set(leaves, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Writes delivered outcomes by position; throws BatchMismatch if a row is no longer held. Runs
+   * of consecutive positions with the same attempt count (a claim's recipients, recorded in about
+   * the order they were sent) take one statement each; the rest are joined in chunks.
+   */
   function recordDeliveredByPosition(
     broadcastId: number,
     epoch: number,
-    first: number,
-    last: number,
-    values: unknown[],
+    heldFirst: number,
+    heldLast: number,
+    delivered: DeliveredAt,
   ): void {
-    const rows = values.length / 3;
+    const { positions, attempts, messageIds } = delivered;
+    const order = positions.map((_, i) => i);
+    if (!ascending(positions)) order.sort((a, b) => positions[a]! - positions[b]!);
+    const scattered: unknown[] = [];
+    for (let start = 0; start < order.length; ) {
+      let end = start + 1;
+      while (
+        end < order.length &&
+        end - start < MAX_RUN_ROWS &&
+        attempts[order[end]!] === attempts[order[start]!] &&
+        positions[order[end]!] === positions[order[end - 1]!]! + 1
+      ) {
+        end += 1;
+      }
+      if (end - start < MIN_RUN_ROWS) {
+        for (let k = start; k < end; k += 1) {
+          const i = order[k]!;
+          scattered.push(positions[i], attempts[i], messageIds[i]);
+        }
+      } else {
+        const rows = end - start;
+        const first = positions[order[start]!]!;
+        const ids = order.slice(start, end).map((i) => messageIds[i]!);
+        let leaves = MIN_RUN_ROWS;
+        while (leaves < rows) leaves *= 2;
+        const values: unknown[] = [attempts[order[start]!]];
+        spanTreeValues(first, ids, leaves, values);
+        values.push(broadcastId, first, first + rows - 1, epoch, heldFirst, heldLast);
+        if (deliveredRun(leaves).run(...values).changes !== rows) throw new BatchMismatch();
+      }
+      start = end;
+    }
+    const rows = scattered.length / 3;
     for (let start = 0; start < rows; start += DELIVERED_CHUNK) {
       const size = Math.min(DELIVERED_CHUNK, rows - start);
-      const chunk = values.slice(start * 3, (start + size) * 3);
-      const changed = deliveredBatch(size).run(...chunk, broadcastId, epoch, first, last).changes;
+      const chunk = scattered.slice(start * 3, (start + size) * 3);
+      const changed = deliveredBatch(size).run(...chunk, broadcastId, epoch, heldFirst, heldLast).changes;
       if (changed !== size) throw new BatchMismatch();
     }
   }
@@ -494,7 +576,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     s.moveCursor.run(epoch, cursor, broadcastId);
 
     if (queued.length + fresh.length > 0) {
-      rememberLease(broadcastId, epoch, [...queued, ...fresh]);
+      rememberLease(broadcastId, epoch, queued, fresh);
       const recipients = queued.map((row) => claimedRecipient(broadcastId, row));
       for (const row of fresh) recipients.push(freshRecipient(broadcastId, row));
       return { epoch, recipients, retryAt: null, status };
@@ -514,9 +596,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       /** The epoch's fresh range, or an empty one: what `HELD_BY` reads after the epoch. */
       const first = range?.first_seq ?? 1;
       const last = range?.last_seq ?? 0;
-      const positions = batched ? leasedPositions.get(leaseKey(broadcastId, epoch)) : undefined;
-      /** Delivered outcomes at a known position, as (position, attempts, message id) triples. */
-      const deliveredValues: unknown[] = [];
+      const positions = batched ? leasedPositions.get(leaseKey(broadcastId, epoch))?.byRecipient : undefined;
+      /** Delivered outcomes at a known position. */
+      const delivered: DeliveredAt = { positions: [], attempts: [], messageIds: [] };
       const lost: RecipientOutcome["recipientId"][] = [];
       for (let i = 0; i < outcomes.length; i += 1) {
         const outcome = outcomes[i]!;
@@ -530,7 +612,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           case "delivered": {
             const position = positions?.get(key);
             if (position !== undefined) {
-              deliveredValues.push(position, outcome.attempts, encodeMessageId(outcome.messageId));
+              delivered.positions.push(position);
+              delivered.attempts.push(outcome.attempts);
+              delivered.messageIds.push(encodeMessageId(outcome.messageId));
               continue;
             }
             changes = s.recordDelivered.run(
@@ -579,8 +663,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         if (changes !== 1) lost.push(outcome.recipientId);
       }
       if (lost.length > 0) throw new LeaseLost(lost);
-      if (deliveredValues.length > 0) {
-        recordDeliveredByPosition(broadcastId, epoch, first, last, deliveredValues);
+      if (delivered.positions.length > 0) {
+        recordDeliveredByPosition(broadcastId, epoch, first, last, delivered);
       }
       if (effect.logEntries.length > 0) {
         const current = s.errorsOf.get(broadcastId)!;

@@ -14,8 +14,15 @@ export class HeldClaim {
   private readonly toSend: readonly ClaimedRecipient[];
   /** Settled outcomes waiting for the next write. */
   private settled: RecipientOutcome[];
-  /** Recipients whose outcome is stored. */
+  /** Recipients whose outcome is stored, as far as `writtenLater` has been added to it. */
   private readonly written = new Set<RecipientId>();
+  /**
+   * Written outcomes not yet in `written`: only a renewal or a lost lease asks which recipients
+   * are written, so adding a thousand ids per write is put off until one does.
+   */
+  private writtenLater: (readonly RecipientOutcome[])[] = [];
+  /** Outcomes written, each recipient's once. */
+  private writtenCount = 0;
   /** Recipients another worker took over: never started again, never written. */
   private readonly lost = new Set<RecipientId>();
 
@@ -104,27 +111,38 @@ export class HeldClaim {
 
   /** These outcomes are stored. */
   markWritten(outcomes: readonly RecipientOutcome[]): void {
-    for (const outcome of outcomes) this.written.add(outcome.recipientId);
+    this.writtenLater.push(outcomes);
+    this.writtenCount += outcomes.length;
+  }
+
+  private writtenSet(): Set<RecipientId> {
+    for (const outcomes of this.writtenLater) {
+      for (const outcome of outcomes) this.written.add(outcome.recipientId);
+    }
+    this.writtenLater = [];
+    return this.written;
   }
 
   /** Another worker holds these now: they are not started, and their outcomes are not written. */
   markLost(recipientIds: readonly RecipientId[]): void {
+    const written = this.writtenSet();
     for (const recipientId of recipientIds) {
-      if (!this.written.has(recipientId)) this.lost.add(recipientId);
+      if (!written.has(recipientId)) this.lost.add(recipientId);
     }
   }
 
   /** Recipients whose outcome is neither stored nor lost: what a lease renewal must cover. */
   unwritten(): RecipientId[] {
     const ids: RecipientId[] = [];
+    const written = this.writtenSet();
     for (const { recipientId } of this.recipients) {
-      if (!this.written.has(recipientId) && !this.lost.has(recipientId)) ids.push(recipientId);
+      if (!written.has(recipientId) && !this.lost.has(recipientId)) ids.push(recipientId);
     }
     return ids;
   }
 
   /** Every recipient's outcome is stored, or was lost to another worker. */
   get finished(): boolean {
-    return this.written.size + this.lost.size >= this.recipients.length;
+    return this.writtenCount + this.lost.size >= this.recipients.length;
   }
 }

@@ -10,6 +10,7 @@ import { adapterCall, withFields } from "../guarded-ports.js";
 import { completedEvent } from "../lifecycle-events.js";
 import { enqueueSend } from "../send-jobs.js";
 import type { ServiceDeps } from "../service-deps.js";
+import { noTelemetry } from "../telemetry.js";
 import { runTransition } from "../transition-runner.js";
 import type { WorkerRunSummary, WorkerStopReason } from "../types.js";
 import {
@@ -106,6 +107,8 @@ export class SendRun {
   private readonly deps: ServiceDeps;
   private readonly delivery: DeliveryContext;
   private readonly span: TelemetrySpan;
+  /** Without telemetry, sends are not timed: two clock reads per recipient saved on the hot path. */
+  private readonly measured: boolean;
 
   constructor(
     private readonly ctx: RunContext,
@@ -119,6 +122,7 @@ export class SendRun {
     });
     this.deps = { ...ctx.deps, logger };
     this.delivery = { ...ctx.delivery, logger };
+    this.measured = this.deps.telemetry !== noTelemetry;
     this.span = this.deps.telemetry.jobRun({
       broadcastId: job.broadcastId,
       jobId: context?.jobId ?? null,
@@ -182,7 +186,7 @@ export class SendRun {
       if (taken === null) return;
       const { claim, recipient } = taken;
       let outcome: Awaited<ReturnType<typeof deliverOne>>;
-      const startedAt = performance.now();
+      const startedAt = this.measured ? performance.now() : 0;
       telemetry.inFlight(1);
       try {
         outcome = await deliverOne(delivery, this.message!, recipient, this.sendOptions);
@@ -193,7 +197,9 @@ export class SendRun {
       } finally {
         telemetry.inFlight(-1);
       }
-      telemetry.sendSettled(settledInfo(this.job.broadcastId, outcome, performance.now() - startedAt));
+      if (this.measured) {
+        telemetry.sendSettled(settledInfo(this.job.broadcastId, outcome, performance.now() - startedAt));
+      }
       if (outcome.type === "content_refused") {
         claim.settle({ type: "released", recipientId: recipient.recipientId });
         this.deps.logger.warn(

@@ -185,6 +185,79 @@ describe("the SQLite store", () => {
     ]);
   });
 
+  it("writes each delivered recipient its own message id, in runs of positions or scattered, in any order", async () => {
+    const store = createSqliteStore({ filename: ":memory:" });
+    const b = await sending(store, numbered(60));
+    const claim = await store.claimRecipients({
+      broadcastId: b.id,
+      owner: "w",
+      limit: 60,
+      now: T0,
+      leaseMs: 1000,
+      onlyFailed: false,
+    });
+    const messageOf = (id: number): number | string => (id % 3 === 0 ? `m"${id}" ✓` : id * 10);
+    const deliver = (recipientId: number) => ({
+      type: "delivered" as const,
+      recipientId,
+      attempts: 1,
+      messageId: messageOf(recipientId),
+    });
+    // A run of 30 given backwards, three scattered, a run of 11 with a hole; then the rest.
+    const firstWrite = [
+      ...numbered(30).reverse(),
+      ...numbered(1, 32),
+      ...numbered(1, 34),
+      ...numbered(1, 36),
+      ...numbered(5, 40),
+      ...numbered(6, 46),
+    ].map((r) => deliver(Number(r.recipientId)));
+    const written = new Set(firstWrite.map((o) => o.recipientId));
+    const rest = numbered(60)
+      .map((r) => Number(r.recipientId))
+      .filter((id) => !written.has(id))
+      .map(deliver);
+    for (const outcomes of [firstWrite, rest]) {
+      const recorded = await store.recordOutcomes({
+        broadcastId: b.id,
+        epoch: claim.epoch,
+        now: T0,
+        errorLogLimit: 10,
+        outcomes,
+      });
+      expect(recorded.type).toBe("recorded");
+    }
+    const page = await store.listRecipients(b.id, { limit: 100 });
+    expect(page?.items.map((r) => [r.recipientId, r.state, r.messageId])).toEqual(
+      numbered(60).map((r) => [r.recipientId, "sent", messageOf(Number(r.recipientId))]),
+    );
+  });
+
+  it("answers lease_lost naming only the recipients taken over from a run, and writes none of the batch", async () => {
+    const store = createSqliteStore({ filename: ":memory:" });
+    const b = await sending(store, numbered(20));
+    const claimAs = (owner: string, limit: number, now: Date) =>
+      store.claimRecipients({ broadcastId: b.id, owner, limit, now, leaseMs: 1000, onlyFailed: false });
+    const mine = await claimAs("slow", 20, T0);
+    const theirs = await claimAs("fast", 5, new Date(T0.getTime() + 2000));
+    const takenOver = theirs.recipients.map((r) => r.recipientId);
+    expect(takenOver).toHaveLength(5);
+    const recorded = await store.recordOutcomes({
+      broadcastId: b.id,
+      epoch: mine.epoch,
+      now: T0,
+      errorLogLimit: 10,
+      outcomes: numbered(20).map((r) => ({
+        type: "delivered" as const,
+        recipientId: r.recipientId,
+        attempts: 1,
+        messageId: 1,
+      })),
+    });
+    expect(recorded).toEqual({ type: "lease_lost", recipientIds: takenOver });
+    expect((await store.getBroadcast(b.id))?.sentCount).toBe(0);
+  });
+
   it("keeps a creator's type: 42 and '42' stay apart", async () => {
     const store = createSqliteStore({ filename: ":memory:" });
     const asNumber = await store.createBroadcast(draft({ createdBy: 42 }), []);
