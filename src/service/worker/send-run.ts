@@ -1,10 +1,10 @@
-import { err, ok, type Result } from "neverthrow";
+import { err, ok, okAsync, type Result } from "neverthrow";
 import type { BroadcastError } from "../../core/errors.js";
 import type { RecipientOutcome } from "../../core/outcome.js";
 import { pendingCount } from "../../core/progress.js";
 import type { Broadcast, BroadcastStatus, PauseReason, SendJob } from "../../core/types.js";
 import type { JobContext } from "../../ports/queue.js";
-import type { ClaimedRecipient } from "../../ports/store.js";
+import type { ClaimedRecipient, RenewLeaseResult } from "../../ports/store.js";
 import type { SendSettledInfo, TelemetrySpan } from "../../ports/telemetry.js";
 import { adapterCall, withFields } from "../guarded-ports.js";
 import { completedEvent } from "../lifecycle-events.js";
@@ -47,6 +47,12 @@ type Halt =
   | { readonly type: "paused_itself"; readonly reason: PauseReason }
   | { readonly type: "storage"; readonly error: BroadcastError }
   | { readonly type: "closed" };
+
+/** A renewal's answer, and until when (clock ms) the recipients it renewed are held. */
+interface Renewal {
+  readonly answer: RenewLeaseResult;
+  readonly until: number;
+}
 
 interface Taken {
   readonly claim: HeldClaim;
@@ -569,9 +575,11 @@ export class SendRun {
     const { broadcastId } = this.job;
     let failure: BroadcastError | null = null;
     for (const claim of [...this.claims]) {
-      const recipientIds = claim.unwritten();
-      if (recipientIds.length === 0) continue;
+      if (claim.unwritten().length === 0) continue;
       const renewed = await this.serialized(() => {
+        // Read after the write ahead of it: recipients it stored are not renewed, nor reported lost.
+        const recipientIds = claim.unwritten();
+        if (recipientIds.length === 0) return okAsync<Renewal | null, BroadcastError>(null);
         const now = deps.clock.now();
         return adapterCall(deps.logger, "renewLease", () =>
           deps.store.renewLease({
@@ -581,12 +589,13 @@ export class SendRun {
             now,
             leaseMs: settings.leaseMs,
           }),
-        ).map((answer) => ({ answer, until: now.getTime() + settings.leaseMs }));
+        ).map((answer): Renewal | null => ({ answer, until: now.getTime() + settings.leaseMs }));
       });
       if (renewed.isErr()) {
         failure ??= renewed.error;
         continue;
       }
+      if (renewed.value === null) continue;
       const { answer, until } = renewed.value;
       // Those it did not renew are lost (below), never started again: the rest are held until then.
       claim.renewedUntil(until);
