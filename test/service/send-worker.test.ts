@@ -559,6 +559,19 @@ describe.each(storeFactories)("the send worker on the $name store", (factory) =>
       expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 4 });
     });
 
+    it("a renewal that waits behind a write renews only what is still unwritten: nothing it just stored is reported lost", async () => {
+      // Renewed every 10 ms (real time), while each write takes 50 ms: renewals queue behind writes.
+      w = await makeWorld(factory, { batchSize: 2, concurrency: 2, leaseMs: 30 });
+      const b = await w.started(6);
+      w.faults.before("recordOutcomes", () => new Promise((resolve) => setTimeout(resolve, 50)));
+
+      await w.runJobs();
+
+      expect(w.logs.filter((log) => /lease lost/.test(log.message ?? ""))).toEqual([]);
+      expect(w.sender.calls.map((call) => call.recipientId)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(await w.broadcast(b.id)).toMatchObject({ status: "sent", sentCount: 6 });
+    });
+
     it("a late worker that wakes after a cancel made elsewhere has answered starts no send", async () => {
       w = await makeWorld(factory, { batchSize: 4, concurrency: 1, leaseMs: SECOND });
       const b = await w.started(4);

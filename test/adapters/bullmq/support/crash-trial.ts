@@ -251,13 +251,31 @@ export async function runTrial(settings: TrialSettings): Promise<TrialReport> {
     let stopped: number | null = null;
     let cancelReturnedAt: number | null = null;
     const pick = (candidates: number[]) => candidates[Math.floor(random() * candidates.length)]!;
+    const s = quoteIdentifier(schema);
+    /**
+     * Of `candidates`, those holding a live lease on the broadcast now (worker ids are `pid-<pid>`),
+     * so that a kill or a stop lands mid-claim; all of them when none does.
+     */
+    const holding = async (candidates: number[]): Promise<number[]> => {
+      const owners = await testPool().query<{ owner: string }>(
+        `SELECT owner FROM ${s}.broadcast_fresh_leases WHERE broadcast_id = $1 AND expires_at > now()
+         UNION SELECT lease_owner FROM ${s}.broadcast_recipients
+           WHERE broadcast_id = $1 AND state = 'pending' AND lease_expires_at > now()`,
+        [broadcastId],
+      );
+      const held = new Set(owners.rows.map((row) => row.owner));
+      const holders = candidates.filter((n) => held.has(`pid-${live.get(n)?.pid}`));
+      return holders.length > 0 ? holders : candidates;
+    };
     const act = async (step: Harm): Promise<void> => {
       switch (step.type) {
         case "kill": {
           const victims = [...live.keys()].filter((n) => n !== stopped);
           if (victims.length === 0) return;
-          const n = pick(victims);
-          const victim = live.get(n)!;
+          const n = pick(await holding(victims));
+          const victim = live.get(n);
+          // Killed meanwhile by another step, or stopped meanwhile: this step has no victim.
+          if (victim === undefined || n === stopped) return;
           live.delete(n);
           harmed.add(n);
           await killWorker(victim);
@@ -270,8 +288,9 @@ export async function runTrial(settings: TrialSettings): Promise<TrialReport> {
           return;
         }
         case "stop": {
-          const n = pick([...live.keys()]);
-          const victim = live.get(n)!;
+          const n = pick(await holding([...live.keys()]));
+          const victim = live.get(n);
+          if (victim === undefined || stopped !== null) return;
           stopped = n;
           harmed.add(n);
           victim.child.kill("SIGSTOP");
@@ -347,7 +366,6 @@ export async function runTrial(settings: TrialSettings): Promise<TrialReport> {
     await sample();
     if (failures.length > 0) throw failures[0];
 
-    const s = quoteIdentifier(schema);
     const finalRows = await testPool().query<{
       recipient_id: string;
       state: FinalRow["state"];

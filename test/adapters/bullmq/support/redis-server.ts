@@ -33,7 +33,15 @@ function spawnRedis(port: number): { child: ChildProcess; ready: Promise<void>; 
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // Never started (no redis-server on the PATH) counts as exited: the suite fails, it never skips.
+  let spawnError: Error | null = null;
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", (error) => {
+      spawnError = error;
+      resolve();
+    });
+  });
   const ready = new Promise<void>((resolve, reject) => {
     let out = "";
     const listen = (chunk: Buffer) => {
@@ -42,9 +50,10 @@ function spawnRedis(port: number): { child: ChildProcess; ready: Promise<void>; 
     };
     child.stdout?.on("data", listen);
     child.stderr?.on("data", listen);
-    void exited.then(() =>
-      reject(new Error(`redis-server on port ${port} exited before it was ready: ${out}`)),
-    );
+    void exited.then(() => {
+      const why = spawnError?.message ?? out;
+      reject(new Error(`redis-server on port ${port} exited before it was ready: ${why}`));
+    });
   });
   ready.catch(() => {});
   return { child, ready, exited };
@@ -55,7 +64,8 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   let current = spawnRedis(port);
   await current.ready;
   const kill = async () => {
-    if (current.child.exitCode === null && current.child.signalCode === null) current.child.kill("SIGKILL");
+    const running = current.child.exitCode === null && current.child.signalCode === null;
+    if (running && current.child.pid !== undefined) current.child.kill("SIGKILL");
     await current.exited;
   };
   return {
