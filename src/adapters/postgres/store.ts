@@ -47,6 +47,7 @@ import { migratePostgres, type TableNames, tableNames } from "./schema.js";
 import {
   COUNTER_SHARDS,
   foldedBroadcast,
+  LEASE_LOST_MARK,
   type PostgresStatements,
   type StatementName,
   statements,
@@ -401,6 +402,44 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     return rows.length === 0 ? null : (rows[0]!.status as BroadcastStatus);
   }
 
+  /**
+   * A batch of plain first deliveries in one statement, one round trip. `null` when a lease was
+   * lost (the statement committed nothing): the transactional path then records the batch, or
+   * names exactly the recipients lost.
+   */
+  async function recordDeliveredAtOnce(
+    broadcastId: number,
+    epoch: number,
+    outcomes: readonly RecipientOutcome[],
+    positions: unknown[],
+    sent: number,
+  ): Promise<RecordOutcomesResult | null> {
+    const [seqs, low, high] = positions as [number[], number, number];
+    const byPosition: Record<number, [number, string | null]> = {};
+    outcomes.forEach((outcome, i) => {
+      if (outcome.type === "delivered")
+        byPosition[seqs[i]!] = [outcome.attempts, encodeMessageId(outcome.messageId)];
+    });
+    try {
+      const [row] = await query<FoldedRow>("recordDelivered", [
+        broadcastId,
+        JSON.stringify(byPosition),
+        epoch,
+        low,
+        high,
+        shardOf(epoch),
+        sent,
+        outcomes.length,
+      ]);
+      // Every outcome found its row, so the broadcast was there: read back unless deleted since.
+      if (row === undefined || row.id === null) return { type: "not_found" };
+      return { type: "recorded", broadcast: asBroadcast(row) };
+    } catch (error) {
+      if (error instanceof Error && error.message.includes(LEASE_LOST_MARK)) return null;
+      throw error;
+    }
+  }
+
   async function insertChunk(
     client: PoolClient,
     id: number,
@@ -608,34 +647,19 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       return { epoch, recipients: [], retryAt: due[0]?.at ?? null, status };
     },
 
-    recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
+    async recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
       const { broadcastId, epoch, outcomes } = request;
       const effect = batchEffect(outcomes, request.now);
+      const positions = outcomes.length > 0 ? positionsOf(broadcastId, epoch, effect.keys) : null;
+      if (positions !== null && outcomes.every(isPlainDelivery)) {
+        const once = await recordDeliveredAtOnce(broadcastId, epoch, outcomes, positions, effect.sentDelta);
+        if (once !== null) {
+          if (once.type === "recorded") forgetPositions(broadcastId, epoch, effect.keys);
+          return once;
+        }
+      }
       return answering(async (client): Promise<RecordOutcomesResult> => {
-        const positions = outcomes.length > 0 ? positionsOf(broadcastId, epoch, effect.keys) : null;
-        if (positions !== null && outcomes.every(isPlainDelivery)) {
-          const [seqs, low, high] = positions as [number[], number, number];
-          const held = await run<{ seq: number }>(client, "recordDelivered", [
-            broadcastId,
-            seqs,
-            outcomes.map((outcome) => (outcome.type === "delivered" ? outcome.attempts : 0)),
-            outcomes.map((outcome) =>
-              outcome.type === "delivered" ? encodeMessageId(outcome.messageId) : null,
-            ),
-            epoch,
-            low,
-            high,
-            shardOf(epoch),
-            effect.sentDelta,
-            outcomes.length,
-          ]);
-          if (held.rows.length !== outcomes.length) {
-            if ((await statusOf(client, broadcastId)) === null) throw new Answer({ type: "not_found" });
-            const heldSeqs = new Set(held.rows.map((r) => Number(r.seq)));
-            const lost = outcomes.filter((_, i) => !heldSeqs.has(seqs[i]!)).map((o) => o.recipientId);
-            throw new Answer({ type: "lease_lost", recipientIds: lost });
-          }
-        } else if (outcomes.length > 0) {
+        if (outcomes.length > 0) {
           const held = await run<{ recipient_id: string }>(
             client,
             positions === null ? "record" : "recordBySeq",
