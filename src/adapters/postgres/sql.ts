@@ -38,17 +38,26 @@ export function statements(t: TableNames) {
    * first (`FOR UPDATE SKIP LOCKED`, so racing claims pass each other, and a lease writes only
    * columns no index holds: an in-place update); fresh recipients fill the rest from the cursor
    * and are leased as one range noted in `broadcast_fresh_leases`, without writing their rows.
+   *
+   * Expired fresh ranges are handed back before a claim (see `requeueFreshLease`). `guarded`: the
+   * claim itself looks for one (one index probe, usually finding none, so a claim stays one round
+   * trip) and, when there is one, claims nothing and answers no row: the caller hands the ranges
+   * back, then claims unguarded.
    */
-  const claim = (onlyFailed: boolean) => `
+  const claim = (onlyFailed: boolean, guarded: boolean) => {
+    const guard = guarded
+      ? `AND NOT EXISTS (SELECT 1 FROM ${FL} WHERE broadcast_id = $1::bigint AND expires_at <= $2)`
+      : "";
+    return `
     WITH picked AS (
       SELECT seq FROM ${R}
       WHERE broadcast_id = $1 AND NOT fresh AND state = 'pending' AND due_at <= $2
         AND (lease_expires_at IS NULL OR lease_expires_at <= $2)
-        ${onlyFailed ? "AND last_error IS NOT NULL" : ""}
+        ${onlyFailed ? "AND last_error IS NOT NULL" : ""} ${guard}
       ORDER BY due_at, seq
       LIMIT $3
       FOR UPDATE SKIP LOCKED),
-    old AS (SELECT id, fresh_cursor AS start FROM ${B} WHERE id = $1::bigint FOR UPDATE),
+    old AS (SELECT id, fresh_cursor AS start FROM ${B} WHERE id = $1::bigint ${guard} FOR UPDATE),
     moved AS (
       UPDATE ${B} AS b SET epoch_counter = b.epoch_counter + 1
         ${
@@ -75,6 +84,7 @@ export function statements(t: TableNames) {
       SELECT ${CLAIMED_COLUMNS} FROM ${R} AS r, moved AS m
       WHERE r.broadcast_id = $1 AND r.seq >= m.start AND r.seq < m.stop
     ) AS x ON true`;
+  };
   /**
    * When an empty claim should look again: the earliest retry time still ahead, or the earliest
    * expiry of a live lease (of the claim index's recipients, or of a range of fresh ones). After an
@@ -232,8 +242,11 @@ export function statements(t: TableNames) {
     forgetAndRead: `
       WITH forgotten AS (${forget})
       SELECT ${folded("b")} FROM ${B} AS b WHERE b.id = $1::bigint`,
-    claim: claim(false),
-    claimOnlyFailed: claim(true),
+    claim: claim(false, true),
+    claimOnlyFailed: claim(true, true),
+    /** After expired fresh ranges were handed back: the claim takes what they still held. */
+    claimAfterHandback: claim(false, false),
+    claimOnlyFailedAfterHandback: claim(true, false),
     nextDue: nextDue(false),
     nextDueOnlyFailed: nextDue(true),
     record: record(false),

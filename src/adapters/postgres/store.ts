@@ -216,11 +216,14 @@ function chunkColumns(chunk: readonly NewRecipient[], firstSeq: number) {
 /**
  * A `BroadcastStore` on PostgreSQL (pg). Each method is one statement or one transaction on one
  * pooled connection:
- * - a claim draws an epoch (the fencing token) from the broadcast's `epoch_counter`, then leases
- *   up to `limit` recipients in one `SELECT ... FOR UPDATE SKIP LOCKED` + `UPDATE` statement;
- * - a batch's outcomes are one `UPDATE ... FROM unnest(...)` touching only rows still held under
- *   the batch's epoch (a shortfall rolls back to `lease_lost`), then one update of the broadcast's
- *   counters, error counts and error log, in one transaction;
+ * - a claim draws an epoch (the fencing token) from the broadcast's `epoch_counter` and leases up
+ *   to `limit` recipients in one statement, one round trip (expired fresh ranges, rare, are
+ *   handed back first, in more);
+ * - a batch of first deliveries is one statement too: its rows, its counter shard, its fresh
+ *   range and the broadcast read back, committed together or (a lease lost) not at all;
+ * - other batches are one `UPDATE ... FROM unnest(...)` touching only rows still held under the
+ *   batch's epoch (a shortfall rolls back to `lease_lost`), then the broadcast's counters, error
+ *   counts and error log, in one transaction;
  * - status changes are compare-and-set updates (`UPDATE ... WHERE id = $1 AND status = $2 RETURNING *`).
  */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
@@ -605,29 +608,30 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async claimRecipients(request: ClaimRequest): Promise<ClaimResult> {
       const { broadcastId, now, onlyFailed } = request;
-      // Expired fresh ranges first (one per batch a worker left behind, so usually none): what
-      // they still hold joins the claim index, where this claim finds it and takes it over.
-      const expired = await query<ExpiredRange>("expiredFreshLeases", [broadcastId, now]);
-      for (const range of expired) {
-        await query("requeueFreshLease", [
-          broadcastId,
-          range.epoch,
-          range.first_seq,
-          range.last_seq,
-          range.expires_at,
-          range.owner,
-        ]);
-        await query("forgetFreshLease", [broadcastId, range.epoch]);
-      }
       const limit = Math.max(0, Math.floor(request.limit));
       const expiresAt = new Date(now.getTime() + request.leaseMs);
-      const rows = await query<ClaimedRow>(onlyFailed ? "claimOnlyFailed" : "claim", [
-        broadcastId,
-        now,
-        limit,
-        request.owner,
-        expiresAt,
-      ]);
+      const values = [broadcastId, now, limit, request.owner, expiresAt];
+      let rows = await query<ClaimedRow>(onlyFailed ? "claimOnlyFailed" : "claim", values);
+      if (rows.length === 0) {
+        // An expired fresh range (one per batch a worker left behind, so rarely), or no broadcast:
+        // what the ranges still hold joins the claim index, where this claim finds and takes it over.
+        const expired = await query<ExpiredRange>("expiredFreshLeases", [broadcastId, now]);
+        for (const range of expired) {
+          await query("requeueFreshLease", [
+            broadcastId,
+            range.epoch,
+            range.first_seq,
+            range.last_seq,
+            range.expires_at,
+            range.owner,
+          ]);
+          await query("forgetFreshLease", [broadcastId, range.epoch]);
+        }
+        rows = await query<ClaimedRow>(
+          onlyFailed ? "claimOnlyFailedAfterHandback" : "claimAfterHandback",
+          values,
+        );
+      }
       const head = rows[0];
       if (head === undefined) return { epoch: 0, recipients: [], retryAt: null, status: null };
       const epoch = Number(head.epoch);
