@@ -7,6 +7,12 @@ const CLEAR_LEASE =
 const CLAIMED_COLUMNS = `r.seq, r.broadcast_id, r.recipient_id, r.chat_id, r.chat_username, r.variables, r.state,
   r.attempts, r.last_error, r.last_error_kind, r.next_attempt_at, r.message_id, r.lease_taken_over`;
 
+/**
+ * What the one-statement record of deliveries fails with (inside a cast error) when a lease was
+ * lost: the statement committed nothing, and the caller records the batch the transactional way.
+ */
+export const LEASE_LOST_MARK = "broadcastkit-lease-lost";
+
 /** Counter rows per broadcast: enough that concurrent workers' batches rarely share one. */
 export const COUNTER_SHARDS = 16;
 
@@ -32,17 +38,26 @@ export function statements(t: TableNames) {
    * first (`FOR UPDATE SKIP LOCKED`, so racing claims pass each other, and a lease writes only
    * columns no index holds: an in-place update); fresh recipients fill the rest from the cursor
    * and are leased as one range noted in `broadcast_fresh_leases`, without writing their rows.
+   *
+   * Expired fresh ranges are handed back before a claim (see `requeueFreshLease`). `guarded`: the
+   * claim itself looks for one (one index probe, usually finding none, so a claim stays one round
+   * trip) and, when there is one, claims nothing and answers no row: the caller hands the ranges
+   * back, then claims unguarded.
    */
-  const claim = (onlyFailed: boolean) => `
+  const claim = (onlyFailed: boolean, guarded: boolean) => {
+    const guard = guarded
+      ? `AND NOT EXISTS (SELECT 1 FROM ${FL} WHERE broadcast_id = $1::bigint AND expires_at <= $2)`
+      : "";
+    return `
     WITH picked AS (
       SELECT seq FROM ${R}
       WHERE broadcast_id = $1 AND NOT fresh AND state = 'pending' AND due_at <= $2
         AND (lease_expires_at IS NULL OR lease_expires_at <= $2)
-        ${onlyFailed ? "AND last_error IS NOT NULL" : ""}
+        ${onlyFailed ? "AND last_error IS NOT NULL" : ""} ${guard}
       ORDER BY due_at, seq
       LIMIT $3
       FOR UPDATE SKIP LOCKED),
-    old AS (SELECT id, fresh_cursor AS start FROM ${B} WHERE id = $1::bigint FOR UPDATE),
+    old AS (SELECT id, fresh_cursor AS start FROM ${B} WHERE id = $1::bigint ${guard} FOR UPDATE),
     moved AS (
       UPDATE ${B} AS b SET epoch_counter = b.epoch_counter + 1
         ${
@@ -69,6 +84,7 @@ export function statements(t: TableNames) {
       SELECT ${CLAIMED_COLUMNS} FROM ${R} AS r, moved AS m
       WHERE r.broadcast_id = $1 AND r.seq >= m.start AND r.seq < m.stop
     ) AS x ON true`;
+  };
   /**
    * When an empty claim should look again: the earliest retry time still ahead, or the earliest
    * expiry of a live lease (of the claim index's recipients, or of a range of fresh ones). After an
@@ -226,8 +242,11 @@ export function statements(t: TableNames) {
     forgetAndRead: `
       WITH forgotten AS (${forget})
       SELECT ${folded("b")} FROM ${B} AS b WHERE b.id = $1::bigint`,
-    claim: claim(false),
-    claimOnlyFailed: claim(true),
+    claim: claim(false, true),
+    claimOnlyFailed: claim(true, true),
+    /** After expired fresh ranges were handed back: the claim takes what they still held. */
+    claimAfterHandback: claim(false, false),
+    claimOnlyFailedAfterHandback: claim(true, false),
     nextDue: nextDue(false),
     nextDueOnlyFailed: nextDue(true),
     record: record(false),
@@ -238,26 +257,55 @@ export function statements(t: TableNames) {
      */
     recordBySeq: record(true),
     /**
-     * The common batch, every outcome a delivery and positions remembered: three arrays to read
-     * ($2 positions within $6..$7, $3 attempts, $4 message ids) instead of eleven, and no per-row
-     * choice of what to write. Held under epoch $5; counters as in `record` ($8 shard, $9 sent, $10
-     * the batch's size).
+     * The common batch, every outcome a delivery and positions remembered, as ONE statement (in
+     * autocommit, its own transaction: one round trip instead of BEGIN, update, read, COMMIT).
+     * `$2` maps each position to `[attempts, message id]` (a jsonb object, looked up by binary
+     * search): the update reads one table by one primary-key range ($4..$5), with no join whose
+     * plan stale statistics could turn quadratic. Held under epoch $3; counters in shard $6 (sent
+     * $7), only when all $8 outcomes found their row.
+     *
+     * A shortfall (a lease lost) must commit nothing, and one statement cannot roll back part of
+     * itself: the last column then fails the statement with a cast error carrying `LEASE_LOST_MARK`
+     * (plain SQL raises no other way without a function in the schema), and the caller takes the
+     * transactional path, which names the lost recipients.
+     *
+     * Every part reads the statement's snapshot, not the others' writes: the range is forgotten
+     * when the fresh recipients it still held there are exactly the ones recorded here (a whole
+     * range recorded at once is known without reading it), and the shards are the snapshot's but
+     * for this batch's own, read back from its update.
      */
     recordDelivered: `
       WITH recorded AS (UPDATE ${R} AS r SET
-        state = 'sent', attempts = v.attempts, message_id = v.message_id,
+        state = 'sent', attempts = ($2::jsonb -> r.seq::text ->> 0)::int,
+        message_id = $2::jsonb -> r.seq::text ->> 1,
         last_error = NULL, last_error_kind = NULL, next_attempt_at = NULL,
         due_at = CASE WHEN r.fresh THEN r.due_at ELSE 'infinity' END,
         ${CLEAR_LEASE}
-      FROM unnest($2::int[], $3::int[], $4::text[]) AS v(seq, attempts, message_id)
-      WHERE r.broadcast_id = $1 AND r.seq BETWEEN $6 AND $7 AND r.seq = v.seq AND ${heldBy("r", "$1", "$5")}
-      RETURNING r.seq),
+      WHERE r.broadcast_id = $1 AND r.seq BETWEEN $4 AND $5 AND $2::jsonb ? r.seq::text
+        AND ${heldBy("r", "$1", "$3")}
+      RETURNING r.seq, r.fresh),
       counted AS (
         INSERT INTO ${C} AS c (broadcast_id, shard, sent, failed, version)
-        SELECT $1::bigint, $8::smallint, $9::bigint, 0, 1 WHERE (SELECT count(*) FROM recorded) = $10
+        SELECT $1::bigint, $6::smallint, $7::bigint, 0, 1 WHERE (SELECT count(*) FROM recorded) = $8
         ON CONFLICT (broadcast_id, shard) DO UPDATE
-        SET sent = c.sent + excluded.sent, version = c.version + 1)
-      SELECT seq FROM recorded`,
+        SET sent = c.sent + excluded.sent, version = c.version + 1
+        RETURNING c.sent, c.failed, c.version),
+      range AS (
+        SELECT l.first_seq, l.last_seq,
+          (SELECT count(*) FROM recorded AS x WHERE x.fresh AND x.seq BETWEEN l.first_seq AND l.last_seq) AS done
+        FROM ${FL} AS l WHERE l.broadcast_id = $1::bigint AND l.epoch = $3),
+      forgotten AS (
+        DELETE FROM ${FL} AS l USING range AS g WHERE l.broadcast_id = $1::bigint AND l.epoch = $3
+          AND CASE WHEN g.done = g.last_seq - g.first_seq + 1 THEN true
+            ELSE g.done = (SELECT count(*) FROM ${R} AS h
+              WHERE h.broadcast_id = $1::bigint AND h.seq BETWEEN g.first_seq AND g.last_seq
+                AND h.fresh AND h.state = 'pending' AND (h.lease_epoch IS NULL OR h.lease_epoch = $3)) END)
+      SELECT b.*,
+        (SELECT array[coalesce(sum(s.sent), 0), coalesce(sum(s.failed), 0), coalesce(sum(s.version), 0)]::bigint[]
+          FROM (SELECT sent, failed, version FROM ${C} WHERE broadcast_id = $1::bigint AND shard <> $6::smallint
+            UNION ALL SELECT sent, failed, version FROM counted) AS s) AS shards,
+        CASE WHEN k.n = $8 THEN k.n ELSE ('${LEASE_LOST_MARK} ' || k.n)::int END AS recorded
+      FROM (SELECT count(*) AS n FROM recorded) AS k LEFT JOIN ${B} AS b ON b.id = $1::bigint`,
     /**
      * Extends the leases of those recipients ($2, encoded ids) the epoch ($3) still holds, to $4:
      * their range's (one row, for the fresh ones) and their own (the others); answers the ones held.

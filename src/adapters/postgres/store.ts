@@ -47,6 +47,7 @@ import { migratePostgres, type TableNames, tableNames } from "./schema.js";
 import {
   COUNTER_SHARDS,
   foldedBroadcast,
+  LEASE_LOST_MARK,
   type PostgresStatements,
   type StatementName,
   statements,
@@ -215,11 +216,14 @@ function chunkColumns(chunk: readonly NewRecipient[], firstSeq: number) {
 /**
  * A `BroadcastStore` on PostgreSQL (pg). Each method is one statement or one transaction on one
  * pooled connection:
- * - a claim draws an epoch (the fencing token) from the broadcast's `epoch_counter`, then leases
- *   up to `limit` recipients in one `SELECT ... FOR UPDATE SKIP LOCKED` + `UPDATE` statement;
- * - a batch's outcomes are one `UPDATE ... FROM unnest(...)` touching only rows still held under
- *   the batch's epoch (a shortfall rolls back to `lease_lost`), then one update of the broadcast's
- *   counters, error counts and error log, in one transaction;
+ * - a claim draws an epoch (the fencing token) from the broadcast's `epoch_counter` and leases up
+ *   to `limit` recipients in one statement, one round trip (expired fresh ranges, rare, are
+ *   handed back first, in more);
+ * - a batch of first deliveries is one statement too: its rows, its counter shard, its fresh
+ *   range and the broadcast read back, committed together or (a lease lost) not at all;
+ * - other batches are one `UPDATE ... FROM unnest(...)` touching only rows still held under the
+ *   batch's epoch (a shortfall rolls back to `lease_lost`), then the broadcast's counters, error
+ *   counts and error log, in one transaction;
  * - status changes are compare-and-set updates (`UPDATE ... WHERE id = $1 AND status = $2 RETURNING *`).
  */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
@@ -401,6 +405,44 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     return rows.length === 0 ? null : (rows[0]!.status as BroadcastStatus);
   }
 
+  /**
+   * A batch of plain first deliveries in one statement, one round trip. `null` when a lease was
+   * lost (the statement committed nothing): the transactional path then records the batch, or
+   * names exactly the recipients lost.
+   */
+  async function recordDeliveredAtOnce(
+    broadcastId: number,
+    epoch: number,
+    outcomes: readonly RecipientOutcome[],
+    positions: unknown[],
+    sent: number,
+  ): Promise<RecordOutcomesResult | null> {
+    const [seqs, low, high] = positions as [number[], number, number];
+    const byPosition: Record<number, [number, string | null]> = {};
+    outcomes.forEach((outcome, i) => {
+      if (outcome.type === "delivered")
+        byPosition[seqs[i]!] = [outcome.attempts, encodeMessageId(outcome.messageId)];
+    });
+    try {
+      const [row] = await query<FoldedRow>("recordDelivered", [
+        broadcastId,
+        JSON.stringify(byPosition),
+        epoch,
+        low,
+        high,
+        shardOf(epoch),
+        sent,
+        outcomes.length,
+      ]);
+      // Every outcome found its row, so the broadcast was there: read back unless deleted since.
+      if (row === undefined || row.id === null) return { type: "not_found" };
+      return { type: "recorded", broadcast: asBroadcast(row) };
+    } catch (error) {
+      if (error instanceof Error && error.message.includes(LEASE_LOST_MARK)) return null;
+      throw error;
+    }
+  }
+
   async function insertChunk(
     client: PoolClient,
     id: number,
@@ -566,29 +608,30 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async claimRecipients(request: ClaimRequest): Promise<ClaimResult> {
       const { broadcastId, now, onlyFailed } = request;
-      // Expired fresh ranges first (one per batch a worker left behind, so usually none): what
-      // they still hold joins the claim index, where this claim finds it and takes it over.
-      const expired = await query<ExpiredRange>("expiredFreshLeases", [broadcastId, now]);
-      for (const range of expired) {
-        await query("requeueFreshLease", [
-          broadcastId,
-          range.epoch,
-          range.first_seq,
-          range.last_seq,
-          range.expires_at,
-          range.owner,
-        ]);
-        await query("forgetFreshLease", [broadcastId, range.epoch]);
-      }
       const limit = Math.max(0, Math.floor(request.limit));
       const expiresAt = new Date(now.getTime() + request.leaseMs);
-      const rows = await query<ClaimedRow>(onlyFailed ? "claimOnlyFailed" : "claim", [
-        broadcastId,
-        now,
-        limit,
-        request.owner,
-        expiresAt,
-      ]);
+      const values = [broadcastId, now, limit, request.owner, expiresAt];
+      let rows = await query<ClaimedRow>(onlyFailed ? "claimOnlyFailed" : "claim", values);
+      if (rows.length === 0) {
+        // An expired fresh range (one per batch a worker left behind, so rarely), or no broadcast:
+        // what the ranges still hold joins the claim index, where this claim finds and takes it over.
+        const expired = await query<ExpiredRange>("expiredFreshLeases", [broadcastId, now]);
+        for (const range of expired) {
+          await query("requeueFreshLease", [
+            broadcastId,
+            range.epoch,
+            range.first_seq,
+            range.last_seq,
+            range.expires_at,
+            range.owner,
+          ]);
+          await query("forgetFreshLease", [broadcastId, range.epoch]);
+        }
+        rows = await query<ClaimedRow>(
+          onlyFailed ? "claimOnlyFailedAfterHandback" : "claimAfterHandback",
+          values,
+        );
+      }
       const head = rows[0];
       if (head === undefined) return { epoch: 0, recipients: [], retryAt: null, status: null };
       const epoch = Number(head.epoch);
@@ -608,34 +651,19 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       return { epoch, recipients: [], retryAt: due[0]?.at ?? null, status };
     },
 
-    recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
+    async recordOutcomes(request: RecordOutcomesRequest): Promise<RecordOutcomesResult> {
       const { broadcastId, epoch, outcomes } = request;
       const effect = batchEffect(outcomes, request.now);
+      const positions = outcomes.length > 0 ? positionsOf(broadcastId, epoch, effect.keys) : null;
+      if (positions !== null && outcomes.every(isPlainDelivery)) {
+        const once = await recordDeliveredAtOnce(broadcastId, epoch, outcomes, positions, effect.sentDelta);
+        if (once !== null) {
+          if (once.type === "recorded") forgetPositions(broadcastId, epoch, effect.keys);
+          return once;
+        }
+      }
       return answering(async (client): Promise<RecordOutcomesResult> => {
-        const positions = outcomes.length > 0 ? positionsOf(broadcastId, epoch, effect.keys) : null;
-        if (positions !== null && outcomes.every(isPlainDelivery)) {
-          const [seqs, low, high] = positions as [number[], number, number];
-          const held = await run<{ seq: number }>(client, "recordDelivered", [
-            broadcastId,
-            seqs,
-            outcomes.map((outcome) => (outcome.type === "delivered" ? outcome.attempts : 0)),
-            outcomes.map((outcome) =>
-              outcome.type === "delivered" ? encodeMessageId(outcome.messageId) : null,
-            ),
-            epoch,
-            low,
-            high,
-            shardOf(epoch),
-            effect.sentDelta,
-            outcomes.length,
-          ]);
-          if (held.rows.length !== outcomes.length) {
-            if ((await statusOf(client, broadcastId)) === null) throw new Answer({ type: "not_found" });
-            const heldSeqs = new Set(held.rows.map((r) => Number(r.seq)));
-            const lost = outcomes.filter((_, i) => !heldSeqs.has(seqs[i]!)).map((o) => o.recipientId);
-            throw new Answer({ type: "lease_lost", recipientIds: lost });
-          }
-        } else if (outcomes.length > 0) {
+        if (outcomes.length > 0) {
           const held = await run<{ recipient_id: string }>(
             client,
             positions === null ? "record" : "recordBySeq",

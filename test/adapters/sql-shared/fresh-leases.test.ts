@@ -101,6 +101,8 @@ describe.each(stores)(
       expect(await leases()).toHaveLength(2);
       await record(store, b.id, first, [delivered(2)]);
       expect(await leases()).toEqual([{ epoch: second.epoch, first_seq: 2, last_seq: 3 }]);
+      await record(store, b.id, second, [delivered(4), delivered(3)]);
+      expect(await leases()).toEqual([]);
     });
 
     it("moves a recipient into the claim index only when it must wait: a retry, a release, an expired lease", async () => {
