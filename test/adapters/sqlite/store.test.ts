@@ -25,6 +25,10 @@ const draft = (overrides: Partial<NewBroadcast> = {}): NewBroadcast => ({
 const numbered = (n: number, from = 1): NewRecipient[] =>
   Array.from({ length: n }, (_, i) => ({ recipientId: from + i, chatId: 1000 + from + i }));
 
+/** Worker "w" claims up to `limit` of a sending broadcast's recipients at T0. */
+const claimFirst = (store: SqliteStore, broadcastId: number, limit: number) =>
+  store.claimRecipients({ broadcastId, owner: "w", limit, now: T0, leaseMs: 1000, onlyFailed: false });
+
 async function* trickling(
   recipients: readonly NewRecipient[],
   failAfter?: number,
@@ -69,14 +73,7 @@ describe("the SQLite store", () => {
     const db = new Database(":memory:");
     const store = createSqliteStore({ db });
     const b = await sending(store, numbered(3));
-    const claim = await store.claimRecipients({
-      broadcastId: b.id,
-      owner: "w",
-      limit: 3,
-      now: T0,
-      leaseMs: 1000,
-      onlyFailed: false,
-    });
+    const claim = await claimFirst(store, b.id, 3);
     await store.recordOutcomes({
       broadcastId: b.id,
       epoch: claim.epoch,
@@ -100,14 +97,7 @@ describe("the SQLite store", () => {
   it("keeps no more error-log entries than its errorLogLimit option, whatever a caller asks", async () => {
     const store = createSqliteStore({ filename: ":memory:", errorLogLimit: 2 });
     const b = await sending(store, numbered(5));
-    const claim = await store.claimRecipients({
-      broadcastId: b.id,
-      owner: "w",
-      limit: 5,
-      now: T0,
-      leaseMs: 1000,
-      onlyFailed: false,
-    });
+    const claim = await claimFirst(store, b.id, 5);
     const recorded = await store.recordOutcomes({
       broadcastId: b.id,
       epoch: claim.epoch,
@@ -188,14 +178,7 @@ describe("the SQLite store", () => {
   it("writes each delivered recipient its own message id, in runs of positions or scattered, in any order", async () => {
     const store = createSqliteStore({ filename: ":memory:" });
     const b = await sending(store, numbered(60));
-    const claim = await store.claimRecipients({
-      broadcastId: b.id,
-      owner: "w",
-      limit: 60,
-      now: T0,
-      leaseMs: 1000,
-      onlyFailed: false,
-    });
+    const claim = await claimFirst(store, b.id, 60);
     const messageOf = (id: number): number | string => (id % 3 === 0 ? `m"${id}" ✓` : id * 10);
     const deliver = (recipientId: number) => ({
       type: "delivered" as const,
@@ -317,14 +300,7 @@ describe("the SQLite store", () => {
       const db = new Database(":memory:");
       const store = createSqliteStore({ db });
       const b = await sending(store, numbered(2));
-      const claim = await store.claimRecipients({
-        broadcastId: b.id,
-        owner: "w",
-        limit: 2,
-        now: T0,
-        leaseMs: 1000,
-        onlyFailed: false,
-      });
+      const claim = await claimFirst(store, b.id, 2);
       const before = await store.getBroadcast(b.id);
       db.exec("DROP TABLE broadcast_recipients");
       await expect(
