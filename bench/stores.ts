@@ -53,7 +53,8 @@ const bullmqJobs = Number(process.env.BENCH_BULLMQ_JOBS ?? postgresTotal);
 const batchOverride = process.env.BENCH_BATCH === undefined ? undefined : Number(process.env.BENCH_BATCH);
 const sweepWanted = process.env.BENCH_SWEEP !== "0";
 const sweepSizes = [100, 250, 500, 1000, 2000];
-const sqliteSweepTotal = Number(process.env.BENCH_SWEEP_RECIPIENTS ?? 200_000);
+// SQLite sends 200,000 in under a second: too short a run to tell settings apart on a shared machine.
+const sqliteSweepTotal = Number(process.env.BENCH_SWEEP_RECIPIENTS ?? 600_000);
 const postgresSweepTotal = Number(process.env.BENCH_SWEEP_PG_RECIPIENTS ?? 100_000);
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const redisUrl = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
