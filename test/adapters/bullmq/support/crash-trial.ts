@@ -18,6 +18,7 @@ import { createPostgresStore } from "../../../../src/adapters/postgres/index.js"
 import { quoteIdentifier } from "../../../../src/adapters/postgres/schema.js";
 import { createBroadcastService, type DeliveryGuarantee } from "../../../../src/index.js";
 import { DATABASE_URL, dropSchema, testPool, uniqueSchema } from "../../../support/postgres.js";
+import { seededRandom } from "../../../support/seeded-random.js";
 import type { ClusterWorkerConfig } from "../fixtures/cluster-worker.js";
 import { killWorker, readJournals, sleep, startWorker, type WorkerProcess } from "./cluster.js";
 import { computeTally, type FinalRow, type Tally } from "./crash-tally.js";
@@ -63,17 +64,8 @@ export interface TrialReport {
   readonly journals: string;
 }
 
-/** mulberry32: a tiny seeded PRNG, so a seed replays the same plan of harm. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so a seed replays the same plan of harm. */
+export const prng = seededRandom;
 
 /** Harm to do once the broadcast has processed `at` (a share of its recipients). */
 type Harm =
