@@ -123,6 +123,9 @@ function schemaTag(schema: string): string {
   return (hash >>> 0).toString(36);
 }
 
+/** A batch's positions (in the order of its outcomes) and their lowest and highest. */
+type BatchPositions = readonly [seqs: number[], low: number, high: number];
+
 /** A broadcast row with what its counter shards add (sent, failed, version), as the statements read it. */
 type FoldedRow = BroadcastRow & { readonly shards: readonly string[] | null };
 
@@ -267,7 +270,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   }
 
   /** The batch's positions and their bounds, when every one of them is remembered. */
-  function positionsOf(broadcastId: number, epoch: number, keys: readonly string[]): unknown[] | null {
+  function positionsOf(broadcastId: number, epoch: number, keys: readonly string[]): BatchPositions | null {
     const positions = leasedPositions.get(leaseKey(broadcastId, epoch));
     if (positions === undefined) return null;
     const seqs: number[] = [];
@@ -414,10 +417,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     broadcastId: number,
     epoch: number,
     outcomes: readonly RecipientOutcome[],
-    positions: unknown[],
+    [seqs, low, high]: BatchPositions,
     sent: number,
   ): Promise<RecordOutcomesResult | null> {
-    const [seqs, low, high] = positions as [number[], number, number];
     const byPosition: Record<number, [number, string | null]> = {};
     outcomes.forEach((outcome, i) => {
       if (outcome.type === "delivered")

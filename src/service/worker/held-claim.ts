@@ -27,16 +27,16 @@ export class HeldClaim {
   private readonly lost = new Set<RecipientId>();
 
   /**
-   * `settledAtClaim`: outcomes decided without sending (a takeover under at-most-once); those
-   * recipients are never handed out, so a stopping run writes their outcome instead of releasing them.
-   */
-  /**
    * Until when (clock milliseconds) the store holds these recipients for this claim, as far as
    * this run knows: the claim's lease, moved on by each renewal the store answered. Past it,
    * another worker may have taken them over.
    */
   private heldUntil: number;
 
+  /**
+   * `settledAtClaim`: outcomes decided without sending (a takeover under at-most-once); those
+   * recipients are never handed out, so a stopping run writes their outcome instead of releasing them.
+   */
   constructor(
     readonly epoch: number,
     readonly recipients: readonly ClaimedRecipient[],

@@ -577,7 +577,7 @@ export class SendRun {
     const { broadcastId } = this.job;
     let failure: BroadcastError | null = null;
     for (const claim of [...this.claims]) {
-      if (claim.unwritten().length === 0) continue;
+      if (claim.finished) continue;
       // Read inside the serialized turn: a flush ahead of it may write some of these recipients,
       // and renewing a written recipient reports it lost.
       const renewed = await this.serialized(() => {
